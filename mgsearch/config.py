@@ -1,0 +1,223 @@
+"""Experiment configs: one YAML file per experiment, loaded into typed, frozen dataclasses.
+
+    cfg = load_config("experiments/quickstart.yaml", overrides=["solver.base_lr=0.05"])
+
+Unknown keys, wrong types and impossible values raise `ConfigError` at load time with one line
+naming the key, the value, the file (or the `--set` that gave it) and the fix. Nothing reads a
+config it could change: sections are frozen; derive new ones with `dataclasses.replace`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+import yaml
+
+from .configtypes import build, check, coerce, field_types, _Mismatch
+from .errors import ConfigError
+
+
+@dataclass(frozen=True)
+class ShapeConfig:
+    """The default (fine) mini-batch shape: B clips x T frames x S x S pixels."""
+
+    batch: int = 8  # B: clips per iteration summed over all workers (the global batch)
+    frames: int = 16  # T: frames per clip at the full shape
+    crop: int = 64  # S: side of the square crop, pixels
+    sampling_rate: int = 2  # source frames between sampled frames at the full shape
+
+    def __post_init__(self) -> None:
+        check(self.batch >= 1, "batch", self.batch, "must be >= 1 clip")
+        check(self.frames >= 1, "frames", self.frames, "must be >= 1 frame")
+        check(self.crop >= 8, "crop", self.crop, "must be >= 8 pixels")
+        check(self.sampling_rate >= 1, "sampling_rate", self.sampling_rate, "must be >= 1")
+
+
+@dataclass(frozen=True)
+class SolverConfig:
+    """The fixed-shape solver that multigrid rescales (epochs are baseline epochs)."""
+
+    base_lr: float = 0.1  # LR at the default batch; multigrid scales it by each stage's batch
+    policy: Literal["steps", "cosine"] = "steps"  # step decay (the paper's) or cosine
+    steps: tuple[int, ...] = (0, 20, 30)  # epochs at which each LR step starts; first must be 0
+    lrs: Optional[tuple[float, ...]] = None  # relative LR per step; null means gamma**i
+    gamma: float = 0.1  # LR factor between steps
+    max_epoch: int = 40  # baseline epochs; the last step runs from steps[-1] to here
+    warmup_epochs: float = 0.0  # linear warm-up length, in (multigrid) epochs
+    warmup_start_lr: float = 0.01  # LR at epoch 0 when warming up
+    cosine_end_lr: float = 0.0  # final LR of the cosine policy
+    optimizer: Literal["sgd", "adamw"] = "sgd"
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    nesterov: bool = True
+
+    def __post_init__(self) -> None:
+        check(self.base_lr > 0, "base_lr", self.base_lr, "must be > 0")
+        check(len(self.steps) >= 1 and self.steps[0] == 0, "steps", list(self.steps),
+              "must start with 0, e.g. [0, 20, 30]")
+        check(all(b > a for a, b in zip(self.steps, self.steps[1:])), "steps", list(self.steps),
+              "must increase strictly")
+        check(self.max_epoch > self.steps[-1], "max_epoch", self.max_epoch,
+              f"must be > the last step ({self.steps[-1]}); the last LR step runs up to max_epoch")
+        if self.lrs is not None:
+            check(len(self.lrs) >= len(self.steps), "lrs", list(self.lrs),
+                  f"needs one relative LR per step ({len(self.steps)})")
+            check(all(v > 0 for v in self.lrs), "lrs", list(self.lrs), "values must be > 0")
+        check(0 < self.gamma <= 1, "gamma", self.gamma, "must be in (0, 1]")
+        check(self.warmup_epochs >= 0, "warmup_epochs", self.warmup_epochs, "must be >= 0")
+        check(self.warmup_start_lr >= 0, "warmup_start_lr", self.warmup_start_lr, "must be >= 0")
+        check(0 <= self.cosine_end_lr < self.base_lr, "cosine_end_lr", self.cosine_end_lr,
+              f"must be in [0, base_lr={self.base_lr})")
+        check(self.momentum >= 0, "momentum", self.momentum, "must be >= 0")
+        check(self.weight_decay >= 0, "weight_decay", self.weight_decay, "must be >= 0")
+
+    def relative_lr(self, step: int) -> float:
+        """The LR multiplier of LR step `step` (before multigrid's batch scaling)."""
+        return self.lrs[step] if self.lrs is not None else self.gamma**step
+
+
+@dataclass(frozen=True)
+class MultigridConfig:
+    """Which grids run when; see mgsearch.grids for the named sets."""
+
+    grid_set: str = "wu2020"  # wu2020 | long_only | short_only | two_stage | baseline | custom
+    # Only with grid_set: custom. Each (t_factor, s_factor) gives a long-cycle base shape.
+    long_cycle_factors: Optional[tuple[tuple[float, float], ...]] = None
+    short_cycle_factors: Optional[tuple[float, float]] = None  # spatial factors of S, custom only
+    epoch_factor: float = 1.5  # total multigrid epochs = max_epoch * epoch_factor
+    bn_base_size: int = 8  # clips per BatchNorm statistics group (sub-batch BN)
+    eval_freq: int = 3  # evaluations per long-cycle stage (eval/checkpoint epochs)
+
+    def __post_init__(self) -> None:
+        check(self.epoch_factor > 0, "epoch_factor", self.epoch_factor, "must be > 0")
+        check(self.bn_base_size >= 1, "bn_base_size", self.bn_base_size, "must be >= 1")
+        check(self.eval_freq >= 1, "eval_freq", self.eval_freq, "must be >= 1")
+        from .grids import resolve_grid_set  # validates names and factors
+
+        resolve_grid_set(self)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How one training run is laid out."""
+
+    workers: int = 1  # data-parallel workers (Ray Train); the global batch is split over them
+    eval_period: int = 1  # baseline / short-cycle-only runs evaluate every this many epochs
+    checkpoint_period: int = 1  # ... and checkpoint every this many epochs
+
+    def __post_init__(self) -> None:
+        check(self.workers >= 1, "workers", self.workers, "must be >= 1")
+        check(self.eval_period >= 1, "eval_period", self.eval_period, "must be >= 1")
+        check(self.checkpoint_period >= 1, "checkpoint_period", self.checkpoint_period,
+              "must be >= 1")
+
+
+@dataclass(frozen=True)
+class Config:
+    """One experiment. Every section has defaults; a YAML file sets what differs."""
+
+    name: str = "experiment"
+    shape: ShapeConfig = field(default_factory=ShapeConfig)
+    solver: SolverConfig = field(default_factory=SolverConfig)
+    multigrid: MultigridConfig = field(default_factory=MultigridConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def __post_init__(self) -> None:
+        check(self.shape.batch % self.train.workers == 0, "shape.batch", self.shape.batch,
+              f"must be divisible by train.workers={self.train.workers}; "
+              f"pick a batch that is a multiple of the worker count")
+
+
+def _split_override(text: str) -> tuple[list[str], Any]:
+    if "=" not in text:
+        raise ConfigError(f"--set {text!r}: expected key=value, e.g. --set solver.base_lr=0.05")
+    key, raw = text.split("=", 1)
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return key.strip().split("."), value
+
+
+def apply_overrides(data: dict, overrides: list[str] | tuple[str, ...], cls: type = Config) -> dict:
+    """Return a copy of raw config `data` with `key.path=value` overrides applied and type-checked."""
+    data = _deepcopy(data)
+    for text in overrides:
+        path, value = _split_override(text)
+        node, tp = data, cls
+        for depth, part in enumerate(path):
+            hints = field_types(tp) if dataclasses.is_dataclass(tp) else {}
+            if part not in hints:
+                known = ", ".join(hints) or "(none: this key holds a value)"
+                raise ConfigError(f"--set {text}: unknown key '{'.'.join(path[:depth + 1])}'; "
+                                  f"known keys here: {known}")
+            tp = hints[part]
+            if depth < len(path) - 1:
+                tp = _dataclass_in(tp) or tp
+                node = node.setdefault(part, {})
+                if not isinstance(node, dict):
+                    raise ConfigError(f"--set {text}: '{part}' is not a section")
+        try:
+            coerce(value, tp, ".".join(path))
+        except _Mismatch as err:
+            raise ConfigError(f"--set {text}: {'.'.join(path)} = {value!r}: {err}") from None
+        except ConfigError as err:
+            raise ConfigError(f"--set {text}: {err}") from None
+        node[path[-1]] = value
+    return data
+
+
+def _dataclass_in(tp: Any) -> type | None:
+    if dataclasses.is_dataclass(tp):
+        return tp
+    for arg in getattr(tp, "__args__", ()):
+        if dataclasses.is_dataclass(arg):
+            return arg
+    return None
+
+
+def _deepcopy(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {k: _deepcopy(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_deepcopy(v) for v in data]
+    return data
+
+
+def read_yaml(path: str | Path) -> dict:
+    """Raw mapping from a YAML file, with errors that name the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {str(path)!r} not found; pass an existing YAML file, "
+                          f"e.g. experiments/quickstart.yaml")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}{where}: not valid YAML ({getattr(err, 'problem', err)}); "
+                          f"fix the syntax there") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of sections, "
+                          f"not {type(data).__name__}")
+    return data
+
+
+def config_from_dict(data: dict, source: str = "<dict>", overrides=()) -> Config:
+    """Build a Config from raw data plus overrides; ConfigError names `source`."""
+    data = apply_overrides(data, overrides)
+    try:
+        return build(Config, data)
+    except ConfigError as err:
+        with_set = " (with --set " + " ".join(overrides) + ")" if overrides else ""
+        raise ConfigError(f"{source}{with_set}: {err}") from None
+
+
+def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Config:
+    """Load `path` (YAML) with `key=value` overrides into a validated, frozen Config."""
+    return config_from_dict(read_yaml(path), str(path), tuple(overrides))

@@ -1,0 +1,142 @@
+"""Turning plain YAML data into typed, frozen dataclasses, with errors that name key, value and fix.
+
+Any frozen dataclass whose fields are built from `bool`, `int`, `float`, `str`, `Literal[...]`,
+`Optional[...]`, `tuple[X, ...]`, `tuple[X, Y]` and other such dataclasses can be a config
+section. A section checks its own values in `__post_init__` by raising `ValueError` whose message
+starts with the field name (`"base_lr = -1.0: must be > 0; ..."`); the loader prefixes the section
+path and the source, so the user reads one line such as
+`experiments/q.yaml: solver.base_lr = -1.0: must be > 0; ...`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from typing import Any, Literal, Mapping, Union
+
+from .errors import ConfigError
+
+_NONE = type(None)
+
+
+def _describe(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        return " | ".join(repr(a) for a in typing.get_args(tp))
+    if origin in (Union, types.UnionType):
+        return " or ".join(_describe(a) for a in typing.get_args(tp))
+    if origin is tuple:
+        args = typing.get_args(tp)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return f"a list of {_describe(args[0])}"
+        return "a list [" + ", ".join(_describe(a) for a in args) + "]"
+    if tp is _NONE:
+        return "null"
+    if dataclasses.is_dataclass(tp):
+        return "a mapping"
+    return getattr(tp, "__name__", str(tp))
+
+
+class _Mismatch(Exception):
+    pass
+
+
+def coerce(value: Any, tp: Any, key: str) -> Any:
+    """Return `value` as type `tp`, or raise `_Mismatch` with the reason."""
+    origin = typing.get_origin(tp)
+    if tp is Any:
+        return value
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, Mapping):
+            raise _Mismatch(f"expected {_describe(tp)}")
+        return build(tp, value, key + ".")
+    if origin is Literal:
+        if value not in typing.get_args(tp):
+            close = difflib.get_close_matches(str(value), [str(a) for a in typing.get_args(tp)], 1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise _Mismatch(f"expected one of {_describe(tp)}{hint}")
+        return value
+    if origin in (Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None:
+            if _NONE in args:
+                return None
+            raise _Mismatch(f"expected {_describe(tp)}, not null")
+        for arg in args:
+            if arg is _NONE:
+                continue
+            try:
+                return coerce(value, arg, key)
+            except _Mismatch:
+                continue
+        raise _Mismatch(f"expected {_describe(tp)}")
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise _Mismatch(f"expected {_describe(tp)}")
+        args = typing.get_args(tp)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(coerce(v, args[0], f"{key}[{i}]") for i, v in enumerate(value))
+        if len(value) != len(args):
+            raise _Mismatch(f"expected {_describe(tp)} of length {len(args)}")
+        return tuple(coerce(v, a, f"{key}[{i}]") for i, (v, a) in enumerate(zip(value, args)))
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        raise _Mismatch("expected true or false")
+    if tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise _Mismatch("expected a whole number")
+    if tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise _Mismatch("expected a number")
+    if tp is str:
+        if isinstance(value, str):
+            return value
+        raise _Mismatch("expected a string")
+    raise TypeError(f"config field {key}: unsupported type {tp!r}")  # a bug in a section, not input
+
+
+def field_types(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def build(cls: type, data: Mapping[str, Any], prefix: str = "") -> Any:
+    """Build dataclass `cls` from `data`; errors raise ConfigError with the dotted key."""
+    hints = field_types(cls)
+    known = [f.name for f in dataclasses.fields(cls)]
+    kwargs = {}
+    for key, value in data.items():
+        dotted = f"{prefix}{key}"
+        if key not in known:
+            close = difflib.get_close_matches(str(key), known, 1)
+            hint = f"did you mean '{prefix}{close[0]}'?" if close else f"known keys: {', '.join(known)}"
+            raise ConfigError(f"unknown key '{dotted}': {hint}")
+        try:
+            kwargs[key] = coerce(value, hints[key], dotted)
+        except _Mismatch as err:
+            raise ConfigError(f"{dotted} = {value!r}: {err}") from None
+    try:
+        return cls(**kwargs)
+    except ValueError as err:
+        if isinstance(err, ConfigError):
+            raise
+        raise ConfigError(f"{prefix}{err}") from None
+
+
+def check(ok: bool, name: str, value: Any, need: str) -> None:
+    """Raise the ValueError a section's `__post_init__` uses: `name = value: need`."""
+    if not ok:
+        raise ValueError(f"{name} = {value!r}: {need}")
+
+
+def to_dict(obj: Any) -> Any:
+    """A dataclass as plain YAML/JSON data (tuples become lists)."""
+    if dataclasses.is_dataclass(obj):
+        return {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, (list, tuple)):
+        return [to_dict(v) for v in obj]
+    return obj
