@@ -75,7 +75,11 @@ class SolverConfig:
         check(self.weight_decay >= 0, "weight_decay", self.weight_decay, "must be >= 0")
 
     def relative_lr(self, step: int) -> float:
-        """The LR multiplier of LR step `step` (before multigrid's batch scaling)."""
+        """The LR multiplier of LR step `step` (before multigrid's batch scaling).
+
+        Under the cosine policy steps only lay out the long cycle; they do not decay the LR."""
+        if self.policy == "cosine":
+            return 1.0
         return self.lrs[step] if self.lrs is not None else self.gamma**step
 
 

@@ -1,0 +1,97 @@
+"""The `mgsearch` command. Each subcommand lives beside the code it drives.
+
+    mgsearch schedule experiments/quickstart.yaml [--set k=v] [--clips N] [--json]
+    mgsearch schedule --slowfast-config SLOWFAST_8x8_R50_stepwise_multigrid.yaml
+
+Bad input (a config typo, an impossible grid, a missing file) prints one line,
+`mgsearch: error: ...`, and exits with code 2 before anything is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+
+from .errors import ConfigError
+
+
+def add_config_args(p: argparse.ArgumentParser, required: bool = True) -> None:
+    """CONFIG and --set, the same on every command."""
+    p.add_argument("config", nargs=None if required else "?", metavar="CONFIG",
+                   help="experiment YAML, e.g. experiments/quickstart.yaml")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value, e.g. --set solver.base_lr=0.05 (repeatable)")
+
+
+def _schedule(args: argparse.Namespace) -> int:
+    from .config import load_config
+    from .schedule import build_schedule
+    from .schedule_view import comparison_dict, format_table
+    from .slowfast import load_slowfast_config
+
+    if args.slowfast_config and args.config:
+        raise ConfigError("give either CONFIG or --slowfast-config FILE, not both")
+    if args.slowfast_config:
+        cfg = load_slowfast_config(args.slowfast_config, args.overrides)
+    elif args.config:
+        cfg = load_config(args.config, args.overrides)
+    else:
+        raise ConfigError("no config given: pass CONFIG (e.g. experiments/quickstart.yaml) "
+                          "or --slowfast-config FILE")
+    if args.clips < 1:
+        raise ConfigError(f"--clips {args.clips}: the cost model needs >= 1 training clip")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        schedule = build_schedule(cfg, baseline=args.baseline)
+        baseline = build_schedule(cfg, baseline=True)
+    for w in caught:
+        print(f"mgsearch: warning: {w.message}", file=sys.stderr)
+    if args.json:
+        json.dump(comparison_dict(schedule, baseline, args.clips), sys.stdout, indent=1)
+        print()
+    else:
+        print(format_table(cfg.name, schedule, baseline, args.clips))
+    return 0
+
+
+def _add_schedule(sub) -> None:
+    p = sub.add_parser("schedule", help="print the multigrid schedule of a config",
+                       description="Print the schedule a config gives: stages, shapes, batch "
+                                   "sizes, LR, iterations and compute against the baseline.")
+    add_config_args(p, required=False)
+    p.add_argument("--slowfast-config", metavar="FILE",
+                   help="read a PySlowFast YAML instead of an mgsearch config")
+    p.add_argument("--clips", type=int, default=1000,
+                   help="training clips per epoch for the cost model (default 1000)")
+    p.add_argument("--baseline", action="store_true",
+                   help="show the fixed-shape baseline schedule instead")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON document (schema: docs/schedule-json.md)")
+    p.set_defaults(func=_schedule)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mgsearch", description="Search multigrid training schedules for video models.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_schedule(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as err:
+        print(f"mgsearch: error: {err}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # `mgsearch schedule ... | head`: the reader left; not an error
+        sys.stderr.close()
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""The mgsearch command: schedule table, JSON, SlowFast import, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from mgsearch.cli import main
+
+from .conftest import ROOT
+
+QUICKSTART = str(ROOT / "experiments" / "quickstart.yaml")
+
+
+def test_schedule_table(capsys):
+    assert main(["schedule", QUICKSTART]) == 0
+    out = capsys.readouterr().out
+    assert "grid set wu2020" in out and "predicted speed-up" in out
+    assert "8·4·45²" in out  # the coarsest long-cycle shape of the quickstart
+
+
+def test_schedule_json_schema(capsys):
+    assert main(["schedule", QUICKSTART, "--json", "--clips", "500"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["schema"] == "mgsearch.schedule/1"
+    for key in ("stages", "lr_table", "max_epoch", "baseline", "totals"):
+        assert key in doc
+    stage = doc["stages"][0]
+    for key in ("lr_step", "shape", "start_epoch", "end_epoch", "global_batch",
+                "short_cycle_global_batches", "lr"):
+        assert key in stage
+    assert len(stage["shape"]) == 3
+    assert doc["baseline"]["kind"] == "baseline"
+    assert doc["totals"]["speedup_iterations"] > 1
+    assert doc["cost"]["clips_per_epoch"] == 500
+
+
+def test_set_overrides_reach_the_schedule(capsys):
+    assert main(["schedule", QUICKSTART, "--json", "--set", "multigrid.grid_set=short_only"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["grid_set"] == "short_only"
+    assert {tuple(s["shape"]) for s in doc["stages"]} == {(1, 16, 64)}
+
+
+def test_slowfast_config(tmp_path, capsys):
+    from .test_slowfast import KINETICS_YAML
+
+    path = tmp_path / "k.yaml"
+    path.write_text(KINETICS_YAML)
+    assert main(["schedule", "--slowfast-config", str(path), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["max_epoch"] == 358
+
+
+def test_bad_config_exits_2_with_one_line_and_no_output(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("solver:\n  bse_lr: 1\n")
+    proc = subprocess.run([sys.executable, "-m", "mgsearch.cli", "schedule", str(path)],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("mgsearch: error: ")
+    assert "solver.bse_lr" in lines[0] and "solver.base_lr" in lines[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml"]  # nothing written
+
+
+def test_bad_override_exits_2(capsys):
+    assert main(["schedule", QUICKSTART, "--set", "multigrid.grid_set=wu2012"]) == 2
+    err = capsys.readouterr().err
+    assert "did you mean 'wu2020'" in err

@@ -1,0 +1,48 @@
+"""Cost model: iterations, clips and compute against the baseline."""
+
+from __future__ import annotations
+
+import pytest
+
+from mgsearch.cost import compare, schedule_cost
+from mgsearch.schedule import build_schedule
+
+from .conftest import make_config
+
+
+def test_baseline_iterations_and_compute_unit():
+    cfg = make_config({"shape": {"batch": 8}, "solver": {"steps": [0, 8, 12], "max_epoch": 16},
+                       "train": {"workers": 2}})
+    base = schedule_cost(build_schedule(cfg, baseline=True), clips=1001)
+    # 1001 clips -> 500 per worker -> 125 batches of 4 per epoch, 16 epochs.
+    assert base.iterations == 125 * 16
+    assert base.compute == pytest.approx(base.iterations)
+    assert base.clips == 125 * 8 * 16
+
+
+def test_short_cycle_iterations_cycle_the_grids():
+    cfg = make_config({"multigrid": {"grid_set": "short_only"},
+                       "solver": {"steps": [0], "max_epoch": 2}})
+    sched = build_schedule(cfg)  # 3 epochs, grids 32/16/8 clips
+    cost = schedule_cost(sched, clips=100)
+    # 100 clips: 32+16+8 = 56, then 32 (88), 16 would need 104 -> 4 batches.
+    assert cost.stages[0].iters_per_epoch == 4
+    assert cost.stages[0].clips == 3 * (32 + 16 + 8 + 32)
+    # Compute: each grid costs b*t*s^2 / (8*16*64^2): 32*16*32^2 -> 1.0, 16*16*45^2 -> 0.99, 8*..=1.
+    per_epoch = (32 * 32**2 * 2 + 16 * 45**2 + 8 * 64**2) * 16 / (8 * 16 * 64**2)
+    assert cost.stages[0].compute == pytest.approx(3 * per_epoch)
+
+
+def test_wu2020_predicts_a_speedup_on_quickstart_shape():
+    cfg = make_config({"solver": {"steps": [0, 8, 12], "max_epoch": 16}})
+    cmp = compare(build_schedule(cfg), build_schedule(cfg, baseline=True), clips=1000)
+    # Multigrid trains 1.5x the epochs on far fewer iterations; every iteration costs about
+    # one baseline iteration, so both speed-ups are close and well above 2.
+    assert cmp.speedup_iterations > 2.5
+    assert cmp.speedup_compute == pytest.approx(cmp.speedup_iterations, rel=0.05)
+
+
+def test_zero_clips_refused():
+    cfg = make_config()
+    with pytest.raises(ValueError, match="clips = 0"):
+        schedule_cost(build_schedule(cfg, baseline=True), 0)
