@@ -168,7 +168,7 @@ class _Builder:
         self.cfg, self.gs = cfg, grid_set
         sh = cfg.shape
         self.B, self.T, self.S, self.rate = sh.batch, sh.frames, sh.crop, sh.sampling_rate
-        self.W = cfg.train.workers
+        self.W = cfg.train.world_size
         self.solver = cfg.solver
 
     def grids(self, b_rel: int, t: int, s: int, stride_scales: bool) -> tuple[GridShape, ...]:
