@@ -72,11 +72,42 @@ def _add_schedule(sub) -> None:
     p.set_defaults(func=_schedule)
 
 
+def _search(args: argparse.Namespace) -> int:
+    from .config import load_config
+    from .search import run_search, summarize
+    from .train.data import count_train_clips
+
+    cfg = load_config(args.config, args.overrides)
+    grid, path = run_search(cfg, clips=count_train_clips(cfg), resume=args.resume,
+                            retry_errored=args.retry_errored)
+    print(summarize(grid))
+    print(f"[mgsearch] experiment folder: {path}")
+    print(f"[mgsearch] report: mgsearch report {path}")
+    return 0 if not grid.errors else 1
+
+
+def _add_search(sub) -> None:
+    p = sub.add_parser("search", help="search grid sets and schedules with Ray Tune",
+                       description="Run CONFIG's search (its `search:` section) with Ray Tune; "
+                                   "every trial is one Ray Train run, the baseline included.")
+    add_config_args(p)
+    p.add_argument("--resume", action="store_true",
+                   help="continue the search in the experiment folder (start it if there is none); "
+                        "finished trials are not run again")
+    p.add_argument("--retry-errored", action="store_true",
+                   help="with --resume: run trials that errored again")
+    p.set_defaults(func=_search)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mgsearch", description="Search multigrid training schedules for video models.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_schedule(sub)
+    from .train.cli import register as register_train
+
+    register_train(sub)
+    _add_search(sub)
     return parser
 
 

@@ -145,6 +145,76 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
+class CustomGridSet:
+    """A grid set of the user's, named so a search can list it beside the named ones."""
+
+    name: str
+    long_cycle_factors: Optional[tuple[tuple[float, float], ...]] = None
+    short_cycle_factors: Optional[tuple[float, float]] = None
+
+    def multigrid(self, base: MultigridConfig) -> MultigridConfig:
+        return dataclasses.replace(base, grid_set="custom",
+                                   long_cycle_factors=self.long_cycle_factors,
+                                   short_cycle_factors=self.short_cycle_factors)
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """What `mgsearch search` tries: every listed value crossed, each with `repeats` seeds."""
+
+    name: Optional[str] = None  # experiment folder under train.storage_path; null: config name
+    grid_sets: tuple[str, ...] = ("wu2020", "long_only", "short_only")  # named or from `custom`
+    custom: tuple[CustomGridSet, ...] = ()
+    epoch_factors: tuple[float, ...] = (1.5,)
+    lr_multipliers: tuple[float, ...] = (1.0,)  # times solver.base_lr
+    bn_base_sizes: tuple[int, ...] = (8,)
+    repeats: int = 2  # seeds train.seed, train.seed+1, ... for every point
+    baseline: bool = True  # the fixed-shape baseline runs with the same seeds
+    algorithm: Literal["grid", "random", "optuna"] = "grid"
+    num_samples: int = 1  # random/optuna: trials to sample (grid: every point once)
+    multi_objective: bool = False  # optuna only: maximize val_top1 and minimize time_total_s
+    scheduler: Literal["fifo", "asha"] = "fifo"
+    grace_period_s: float = 60.0  # ASHA: training-clock seconds before a trial can be stopped
+    reduction_factor: float = 3.0  # ASHA
+    time_budget_s: Optional[float] = None  # stop the whole search after this wall-clock
+    max_concurrent_trials: int = 0  # 0: as many as the cluster's CPUs/GPUs hold
+
+    def __post_init__(self) -> None:
+        check(len(self.grid_sets) >= 1 or self.baseline, "grid_sets", list(self.grid_sets),
+              "list at least one grid set (or keep baseline: true)")
+        check(self.repeats >= 1, "repeats", self.repeats, "must be >= 1 seed per point")
+        check(self.num_samples >= 1, "num_samples", self.num_samples, "must be >= 1")
+        check(self.grace_period_s > 0, "grace_period_s", self.grace_period_s, "must be > 0")
+        check(self.reduction_factor > 1, "reduction_factor", self.reduction_factor, "must be > 1")
+        check(self.max_concurrent_trials >= 0, "max_concurrent_trials",
+              self.max_concurrent_trials, "must be >= 0 (0: derived from the cluster)")
+        check(all(f > 0 for f in self.epoch_factors) and self.epoch_factors, "epoch_factors",
+              list(self.epoch_factors), "need values > 0")
+        check(all(m > 0 for m in self.lr_multipliers) and self.lr_multipliers, "lr_multipliers",
+              list(self.lr_multipliers), "need values > 0")
+        check(all(b >= 1 for b in self.bn_base_sizes) and self.bn_base_sizes, "bn_base_sizes",
+              list(self.bn_base_sizes), "need values >= 1")
+        names = [c.name for c in self.custom]
+        from .grids import GRID_SETS
+
+        for g in self.grid_sets:
+            check(g in GRID_SETS or g in names, "grid_sets", g,
+                  f"is neither a named set ({', '.join(GRID_SETS)}) nor in search.custom "
+                  f"({', '.join(names) or 'empty'})")
+        check(not (self.multi_objective and self.algorithm != "optuna"), "multi_objective",
+              self.multi_objective, "needs algorithm: optuna (Tune's other searchers take one metric)")
+        check(not (self.multi_objective and self.scheduler == "asha"), "scheduler", self.scheduler,
+              "ASHA ranks trials by one metric and cannot serve a multi-objective search; "
+              "use scheduler: fifo")
+
+        for c in self.custom:  # a bad custom set fails at load time, before any trial
+            c.multigrid(MultigridConfig())
+
+    def grid_set(self, name: str) -> Optional[CustomGridSet]:
+        return next((c for c in self.custom if c.name == name), None)
+
+
+@dataclass(frozen=True)
 class Config:
     """One experiment. Every section has defaults; a YAML file sets what differs."""
 
@@ -154,6 +224,7 @@ class Config:
     multigrid: MultigridConfig = field(default_factory=MultigridConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)
 
     def __post_init__(self) -> None:
         check(self.shape.batch % self.train.world_size == 0, "shape.batch", self.shape.batch,

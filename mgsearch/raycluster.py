@@ -1,0 +1,42 @@
+"""Connecting to Ray: the cluster in RAY_ADDRESS, or a local one started in-process.
+
+A local instance binds the dashboard to 127.0.0.1 and keeps Ray's token authentication on (the
+2.60 default). Train settings that Ray reads from the environment are set before the start so
+the worker processes inherit them.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Quieter, faster-to-stop Train runs (values measured in shared/RAY_NOTES.md).
+TRAIN_ENV = {
+    "RAY_TRAIN_ENABLE_PRINT_PATCH": "0",  # otherwise every worker print shows twice
+    "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S": "0.5",  # teardown ~1.9 s instead of ~7 s
+    "RAY_TRAIN_ENABLE_PREEMPTION_WATCHER": "0",
+    "RAY_TRAIN_ENABLE_STATE_TRACKING": "1",  # run state in the dashboard's /api/train/v2/runs
+}
+
+
+def ensure_ray(num_cpus: int | None = None, object_store_mb: int | None = 512) -> dict:
+    """Start or join Ray once per process; returns the cluster's resources."""
+    import ray
+
+    for key, value in TRAIN_ENV.items():
+        os.environ.setdefault(key, value)
+    if not ray.is_initialized():
+        if os.environ.get("RAY_ADDRESS"):
+            # Inside `ray job submit` or against `ray start --head`: join, never size it.
+            ray.init(log_to_driver=True)
+        else:
+            ray.init(num_cpus=num_cpus, include_dashboard=True, dashboard_host="127.0.0.1",
+                     object_store_memory=object_store_mb * 2**20 if object_store_mb else None,
+                     log_to_driver=True)
+    return ray.cluster_resources()
+
+
+def absolute_storage(path: str) -> str:
+    """Ray wants an absolute local path or a URI; relative paths are taken from the cwd."""
+    if "://" in path:
+        return path
+    return os.path.abspath(os.path.expanduser(path))

@@ -1,0 +1,37 @@
+"""`mgsearch train CONFIG [--baseline] [--workers N] [--set k=v]`: one Ray Train run."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def _train(args: argparse.Namespace) -> int:
+    from ..config import load_config
+    from .launch import run_training
+
+    overrides = list(args.overrides)
+    if args.workers is not None:
+        overrides.append(f"train.workers={args.workers}")
+    cfg = load_config(args.config, overrides)
+    result = run_training(cfg, baseline=args.baseline, name=args.name)
+    m = result.metrics
+    top1 = f"{m['val_top1']:.1f}%" if "val_top1" in m else "n/a"
+    print(f"[mgsearch] done: {'baseline' if args.baseline else cfg.multigrid.grid_set}, "
+          f"{m.get('epoch', 0)} epochs, val top-1 {top1}, top-5 "
+          f"{m.get('val_top5', float('nan')):.1f}%, training clock {m.get('time_total_s', 0):.1f} s "
+          f"(wall {result.wall_s:.1f} s)")
+    print(f"[mgsearch] run folder: {result.run_dir}")
+    return 0
+
+
+def register(sub) -> None:
+    from ..cli import add_config_args
+
+    p = sub.add_parser("train", help="run one multigrid (or baseline) training on Ray Train",
+                       description="Train CONFIG's model on its schedule with Ray Train, on the "
+                                   "cluster in RAY_ADDRESS or a local Ray started in-process.")
+    add_config_args(p)
+    p.add_argument("--baseline", action="store_true", help="train the fixed-shape baseline")
+    p.add_argument("--workers", type=int, help="data-parallel workers (0: in-process)")
+    p.add_argument("--name", help="run name (default: <config>-<grid set>-s<seed>-<time>)")
+    p.set_defaults(func=_train)

@@ -1,0 +1,89 @@
+"""The network as the training loop sees it: built, checked, wrapped, stepped.
+
+One object holds the model (sub-batch BN inside, DDP outside when distributed), its optimizer,
+the autocast policy and the FLOP counts per shape, so the loop reads as the schedule does.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from .. import models
+
+
+class TrainModel:
+    def __init__(self, cfg, schedule, num_classes: int, device: torch.device, distributed: bool):
+        mc, tc = cfg.model, cfg.train
+        self.device, self.precision = device, tc.precision
+        net = models.build_model(mc.name, num_classes, weights_path=mc.weights_path)
+        # Refuse a shape that collapses inside the network before any time is spent training.
+        for grid in schedule.grids:
+            models.check_input_shape(net, mc.name, grid.t, grid.s)
+        models.convert_to_subbn(net)
+        self.channels_last = tc.channels_last
+        self.module = models.prepare_model(net, device, channels_last=tc.channels_last)
+        self.net = self.module
+        if distributed:
+            ids = [device.index] if device.type == "cuda" else None
+            self.net = torch.nn.parallel.DistributedDataParallel(self.module, device_ids=ids)
+        self.optimizer = _optimizer(cfg.solver, self.module.parameters())
+        self._gflops: dict[tuple[int, int], float] = {}
+
+    # -- steps -----------------------------------------------------------------------------------
+    def _input(self, clips: torch.Tensor) -> torch.Tensor:
+        clips = clips.to(self.device, non_blocking=True)
+        if self.channels_last:
+            clips = clips.contiguous(memory_format=torch.channels_last_3d)
+        return clips
+
+    def step(self, clips: torch.Tensor, labels: torch.Tensor, lr: float, bn_split: int) -> float:
+        """One SGD step at learning rate `lr`; returns the batch's mean loss."""
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        models.set_bn_splits(self.module, bn_split)
+        with models.autocast_context(self.device, self.precision):
+            logits = self.net(self._input(clips))
+        loss = F.cross_entropy(logits.float(), labels.to(self.device))
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return float(loss.detach())
+
+    def forward(self, clips: torch.Tensor) -> torch.Tensor:
+        models.set_bn_splits(self.module, 1)
+        with models.autocast_context(self.device, self.precision):
+            return self.module(self._input(clips))
+
+    def train(self) -> None:
+        self.net.train()
+
+    def eval(self) -> None:
+        self.net.eval()
+
+    def merge_bn(self) -> None:
+        """Write sub-batch BN statistics into ordinary running statistics."""
+        models.merge_bn_stats(self.module)
+
+    def train_gflops(self, t: int, s: int) -> float:
+        """Training GFLOPs per clip at t x s^2: forward counted once per shape, x3 for backward."""
+        key = (t, s)
+        if key not in self._gflops:
+            self._gflops[key] = 3.0 * models.gflops_per_clip(self.module, t, s)
+        return self._gflops[key]
+
+    # -- state -----------------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        return {k: v.detach().cpu() for k, v in self.module.state_dict().items()}
+
+    def load_state(self, model_state: dict, optimizer_state: dict) -> None:
+        self.module.load_state_dict(model_state)
+        self.optimizer.load_state_dict(optimizer_state)
+
+
+def _optimizer(solver, params):
+    if solver.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=solver.base_lr, weight_decay=solver.weight_decay)
+    return torch.optim.SGD(params, lr=solver.base_lr, momentum=solver.momentum,
+                           weight_decay=solver.weight_decay,
+                           nesterov=solver.nesterov and solver.momentum > 0)
