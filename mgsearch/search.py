@@ -193,6 +193,12 @@ def _optuna(cfg: Config, points: list[dict], baseline_points: list[dict]):
     return alg, space, sc.num_samples + len(start)
 
 
+def _trial_dirname(trial) -> str:
+    """Short trial folders: <id>_<grid set>_s<seed> (Tune's default spells out the whole point)."""
+    p = trial.config.get("point", trial.config)
+    return f"{trial.trial_id}_{p.get('grid_set', 'trial')}_s{p.get('seed', 0)}"
+
+
 def _scheduler(cfg: Config, own_metric: bool):
     """ASHA on the training clock; it carries the metric itself when Tune's config does not."""
     if cfg.search.scheduler != "asha":
@@ -226,7 +232,8 @@ def build_tuner(cfg: Config, *, clips: int, resume: bool = False, retry_errored:
         metric=METRIC if tune_holds_metric else None, mode=MODE if tune_holds_metric else None,
         search_alg=alg, scheduler=_scheduler(cfg, own_metric=not tune_holds_metric),
         num_samples=num_samples, time_budget_s=cfg.search.time_budget_s,
-        max_concurrent_trials=max_concurrency(cfg, cluster))
+        max_concurrent_trials=max_concurrency(cfg, cluster),
+        trial_dirname_creator=_trial_dirname)
     root, name = path.rsplit("/", 1)
     run_config = tune.RunConfig(name=name, storage_path=root, verbose=1)
     return tune.Tuner(trainable, param_space=space, tune_config=tune_config,

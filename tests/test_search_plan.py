@@ -1,0 +1,83 @@
+"""Search planning (our own logic, no Ray): points, per-trial configs, resources, refusals."""
+
+from __future__ import annotations
+
+import pytest
+
+from mgsearch.errors import ConfigError
+from mgsearch.search import check_points, max_concurrency, point_config, search_points, trial_resources
+
+from .conftest import make_config
+
+BASE = {"solver": {"steps": [0, 8, 12], "max_epoch": 16}}
+
+
+def test_points_cross_every_value_and_add_the_baseline_per_seed():
+    cfg = make_config({**BASE, "search": {"grid_sets": ["wu2020", "long_only"], "repeats": 3,
+                                          "epoch_factors": [1.5, 2.0]}})
+    points = search_points(cfg)
+    base = [p for p in points if p["grid_set"] == "baseline"]
+    assert [p["seed"] for p in base] == [0, 1, 2]
+    assert len(points) == 3 + 2 * 2 * 3
+    assert {(p["grid_set"], p["epoch_factor"]) for p in points if p["grid_set"] != "baseline"} == {
+        ("wu2020", 1.5), ("wu2020", 2.0), ("long_only", 1.5), ("long_only", 2.0)}
+
+
+def test_point_config_applies_grid_set_lr_seed_and_custom_sets():
+    cfg = make_config({**BASE, "search": {
+        "grid_sets": ["mine"], "custom": [{"name": "mine", "long_cycle_factors": [[0.5, 0.5], [1, 1]]}]}})
+    point = {"grid_set": "mine", "epoch_factor": 2.0, "lr_multiplier": 0.5, "bn_base_size": 4,
+             "seed": 7}
+    trial_cfg, baseline = point_config(cfg, point)
+    assert not baseline
+    assert trial_cfg.multigrid.grid_set == "custom"
+    assert trial_cfg.multigrid.long_cycle_factors == ((0.5, 0.5), (1, 1))
+    assert trial_cfg.multigrid.epoch_factor == 2.0 and trial_cfg.multigrid.bn_base_size == 4
+    assert trial_cfg.solver.base_lr == pytest.approx(cfg.solver.base_lr * 0.5)
+    assert trial_cfg.train.seed == 7
+    assert cfg.train.seed == 0  # the base config is untouched
+    _, is_base = point_config(cfg, {**point, "grid_set": "baseline"})
+    assert is_base
+
+
+def test_every_point_is_checked_and_annotated_before_trials():
+    cfg = make_config({**BASE, "search": {"grid_sets": ["wu2020"], "repeats": 1}})
+    points = check_points(cfg, search_points(cfg), clips=1000)
+    wu = next(p for p in points if p["grid_set"] == "wu2020")
+    assert wu["predicted_speedup"] > 2 and wu["predicted_iterations"] > 0
+    base = next(p for p in points if p["grid_set"] == "baseline")
+    assert base["predicted_speedup"] == pytest.approx(1.0)
+    # A custom set whose short-cycle crop exceeds a long-cycle crop fails at planning time.
+    bad = make_config({**BASE, "search": {"grid_sets": ["odd"], "custom": [
+        {"name": "odd", "long_cycle_factors": [[0.5, 0.25], [1, 1]], "short_cycle_factors": [0.5, 0.9]}]}})
+    with pytest.raises(ConfigError, match="search point .*odd.*short_cycle_factors"):
+        check_points(bad, search_points(bad), clips=100)
+
+
+@pytest.mark.parametrize("search, needle", [
+    ({"grid_sets": ["wu2021"]}, "neither a named set"),
+    ({"multi_objective": True}, "needs algorithm: optuna"),
+    ({"multi_objective": True, "algorithm": "optuna", "scheduler": "asha"}, "ASHA ranks trials by one metric"),
+    ({"repeats": 0}, "search.repeats = 0"),
+    ({"custom": [{"name": "x", "long_cycle_factors": [[2, 1]]}]}, "must lie in (0, 1]"),
+])
+def test_invalid_searches_fail_at_load(search, needle):
+    with pytest.raises(ConfigError) as err:
+        make_config({**BASE, "search": search})
+    assert needle in str(err.value)
+
+
+def test_resources_fit_the_cluster():
+    two_workers = make_config({**BASE, "train": {"workers": 2}})
+    assert trial_resources(two_workers)["cpu"] == 0  # the driver must not hold worker CPUs
+    assert max_concurrency(two_workers, {"CPU": 2.0}) == 1
+    assert max_concurrency(two_workers, {"CPU": 16.0}) == 8
+    in_process = make_config({**BASE, "train": {"workers": 0}})
+    assert trial_resources(in_process)["cpu"] == 1
+    assert max_concurrency(in_process, {"CPU": 2.0}) == 2
+    capped = make_config({**BASE, "train": {"workers": 0}, "search": {"max_concurrent_trials": 1}})
+    assert max_concurrency(capped, {"CPU": 2.0}) == 1
+    gpu = make_config({**BASE, "train": {"workers": 2, "use_gpu": True}})
+    assert max_concurrency(gpu, {"CPU": 32.0, "GPU": 4.0}) == 2
+    with pytest.raises(ConfigError, match="one trial needs 4 worker"):
+        max_concurrency(make_config({**BASE, "train": {"workers": 4}}), {"CPU": 2.0})
