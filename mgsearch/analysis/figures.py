@@ -1,0 +1,183 @@
+"""What each figure shows, computed by pure functions; `render.py` draws these objects.
+
+    info = curves_info(exp.reports, trials)      # accuracy against the training clock
+    fig = render_curves(info)
+
+Tests assert on the info objects; the renderers only turn them into pixels.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..schedule import Schedule
+from .load import CONFIG_KEYS
+
+
+# -- accuracy against time_total_s ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CurveSeries:
+    label: str
+    is_baseline: bool
+    epochs: tuple[int, ...]  # evaluation epochs (completed epochs)
+    time_s: tuple[float, ...]  # training clock at that evaluation, mean over seeds
+    top1: tuple[float, ...]  # mean over the seeds that reported it
+    top1_low: tuple[float, ...]  # seed band: lowest and highest seed
+    top1_high: tuple[float, ...]
+    seeds: tuple[int, ...]  # seeds behind each point (fewer while some still run)
+
+
+@dataclass(frozen=True)
+class CurvesInfo:
+    series: tuple[CurveSeries, ...]  # the baseline first
+    target: float | None  # the matched-accuracy target line, when there is a baseline
+
+
+def curves_info(reports: pd.DataFrame, trials: pd.DataFrame,
+                target: float | None = None) -> CurvesInfo:
+    """Mean top-1 per evaluation epoch of each configuration, with the seeds' min-max band.
+
+    Seeds of one configuration share a schedule, so they evaluate at the same epochs; the point's
+    time is their mean clock there."""
+    labels = trials.set_index("trial_id")["label"]
+    ev = reports[reports["val_top1"].notna()].assign(label=reports["trial_id"].map(labels))
+    series = []
+    for label, df in ev.groupby("label", sort=True):
+        g = df.groupby("epoch")
+        series.append(CurveSeries(
+            label=str(label), is_baseline=bool((df["kind"] == "baseline").all()),
+            epochs=tuple(int(e) for e in g.groups), time_s=_floats(g["time_total_s"].mean()),
+            top1=_floats(g["val_top1"].mean()), top1_low=_floats(g["val_top1"].min()),
+            top1_high=_floats(g["val_top1"].max()), seeds=tuple(int(n) for n in g.size())))
+    series.sort(key=lambda s: (not s.is_baseline, s.label))
+    return CurvesInfo(tuple(series), target)
+
+
+# -- Pareto scatter ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ParetoPoint:
+    label: str
+    top1: float
+    top1_ci: float  # 95% half-width over seeds; nan with one seed
+    wallclock_s: float
+    on_front: bool
+    is_baseline: bool
+
+
+@dataclass(frozen=True)
+class ParetoInfo:
+    points: tuple[ParetoPoint, ...]
+    front: tuple[ParetoPoint, ...]  # the front's points, fastest first
+
+
+def pareto_info(configs: pd.DataFrame) -> ParetoInfo:
+    """Configurations as (wall-clock, top-1) points; `configs` is `config_summary(...)`."""
+    points = tuple(
+        ParetoPoint(str(r.label), float(r.top1_mean), float(r.top1_ci), float(r.wallclock_mean),
+                    bool(r.pareto), r.kind == "baseline")
+        for r in configs.itertuples() if math.isfinite(r.top1_mean))
+    front = tuple(sorted((p for p in points if p.on_front), key=lambda p: p.wallclock_s))
+    return ParetoInfo(points, front)
+
+
+# -- schedule timeline ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimelineInfo:
+    title: str
+    starts: tuple[float, ...]  # per segment (stage, or reported epoch): first epoch
+    ends: tuple[float, ...]  # one past its last epoch
+    shape_t: tuple[int, ...]  # frames of the segment's own (long-cycle) shape
+    shape_s: tuple[int, ...]  # crop side, pixels
+    batch: tuple[int, ...]  # global batch at that shape
+    lr_epochs: tuple[float, ...]  # where the LR curve is sampled
+    lr: tuple[float, ...]
+    lr_steps: bool = False  # True: each value holds until the next epoch (reported LRs)
+
+
+def timeline_info(schedule: Schedule, title: str | None = None,
+                  samples_per_epoch: int = 20) -> TimelineInfo:
+    """Shape t, s, batch per stage and the LR (warm-up included) across epochs."""
+    stages = schedule.stages
+    grid = np.linspace(0.0, schedule.max_epoch,
+                       schedule.max_epoch * samples_per_epoch + 1)[:-1]  # lr at max_epoch: none
+    return TimelineInfo(
+        title=title or f"{schedule.grid_set} ({schedule.kind})",
+        starts=tuple(float(st.start_epoch) for st in stages),
+        ends=tuple(float(st.end_epoch) for st in stages),
+        shape_t=tuple(st.grids[-1].t for st in stages),
+        shape_s=tuple(st.grids[-1].s for st in stages),
+        batch=tuple(st.global_batch for st in stages),
+        lr_epochs=tuple(float(e) for e in grid), lr=tuple(schedule.lr_at(e) for e in grid))
+
+
+def observed_timeline_info(reports: pd.DataFrame, trial_id: str,
+                           title: str | None = None) -> TimelineInfo:
+    """The same figure from what one trial reported: its shape, batch and LR per epoch (the LR
+    an epoch ended with). Used when the search's config is not at hand."""
+    df = reports[reports["trial_id"] == trial_id].sort_values("epoch")
+    ends = tuple(float(e) for e in df["epoch"])
+    lr = _floats(df["lr"])
+    return TimelineInfo(
+        title=title or str(trial_id), starts=tuple(e - 1.0 for e in ends), ends=ends,
+        shape_t=tuple(int(v) for v in df["shape_t"]), shape_s=tuple(int(v) for v in df["shape_s"]),
+        batch=tuple(int(v) for v in df["global_batch"]),
+        # the last value again at the end, so the step reaches the last epoch's end
+        lr_epochs=tuple(e - 1.0 for e in ends) + ends[-1:], lr=lr + lr[-1:], lr_steps=True)
+
+
+# -- throughput per stage ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ThroughputBar:
+    label: str  # configuration
+    stage: int
+    shape: str  # "t×s² b" of the stage's own shape
+    clips_per_s: float  # mean over the stage's epochs and the configuration's seeds
+    epochs: int  # reports behind the mean
+
+
+@dataclass(frozen=True)
+class ThroughputInfo:
+    bars: tuple[ThroughputBar, ...]  # by configuration, then stage
+    labels: tuple[str, ...]  # configurations, in drawing order
+
+
+def throughput_info(reports: pd.DataFrame, trials: pd.DataFrame) -> ThroughputInfo:
+    """Training throughput (clips/s over train and data-wait time) per configuration and stage."""
+    labels = trials.set_index("trial_id")["label"]
+    df = reports[reports["clips_per_s"].notna()].assign(label=reports["trial_id"].map(labels))
+    bars = []
+    for (label, stage), part in df.groupby(["label", "stage"], sort=True):
+        last = part.iloc[-1]
+        shape = f"{int(last['shape_t'])}×{int(last['shape_s'])}² b{int(last['global_batch'])}"
+        bars.append(ThroughputBar(str(label), int(stage), shape,
+                                  float(part["clips_per_s"].mean()), len(part)))
+    baseline = set(trials.loc[trials["kind"] == "baseline", "label"])
+    order = sorted({b.label for b in bars}, key=lambda lab: (lab not in baseline, lab))
+    bars.sort(key=lambda b: (order.index(b.label), b.stage))
+    return ThroughputInfo(tuple(bars), tuple(order))
+
+
+def one_trial_per_config(trials: pd.DataFrame) -> dict[str, str]:
+    """label -> the trial whose reports stand for the configuration (most epochs, lowest seed)."""
+    ranked = trials[trials["epochs_done"] > 0].sort_values(["epochs_done", "seed"],
+                                                           ascending=[False, True])
+    out = {}
+    for _, df in ranked.groupby(list(CONFIG_KEYS), dropna=False, sort=True):
+        out[str(df["label"].iloc[0])] = str(df["trial_id"].iloc[0])  # groups keep row order
+    return out
+
+
+def _floats(values) -> tuple[float, ...]:
+    return tuple(float(v) for v in values)

@@ -1,0 +1,237 @@
+"""Read search results into one tidy frame: a row per trial per reported epoch.
+
+    exp = load_experiment("results/quickstart")   # a Tune experiment folder, or a train run
+    exp.reports                                    # the tidy frame (REPORT_COLUMNS first)
+    exp.trials                                     # every trial found, pending ones included
+
+What is read, per trial: Tune's `result.json` (JSON lines; `progress.csv` when it is missing) and
+the training's own `train_runs/train-<trial_id>/metrics.jsonl`, whichever holds more epochs.
+A folder with only `metrics.jsonl` files (`mgsearch train` runs) gives one trial per run.
+Trials are found by their files, never by folder names. A search may still be running: a
+half-written last line, an empty file or a trial without reports is skipped, not an error.
+An epoch reported twice (a run restored from an earlier checkpoint reports it again) keeps its
+last report.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import ConfigError
+
+CONFIG_KEYS = ("grid_set", "epoch_factor", "lr_multiplier", "bn_base_size")
+POINT_KEYS = CONFIG_KEYS + ("seed",)
+PREDICTED_KEYS = ("predicted_epochs", "predicted_iterations", "predicted_compute",
+                  "predicted_speedup", "train_clips")
+# What one training report holds (mgsearch.train.loop), in the order the frame shows it.
+REPORT_KEYS = (
+    "epoch", "max_epoch", "stage", "phase", "shape_t", "shape_s", "global_batch", "lr",
+    "train_loss", "clips_per_s", "iterations_epoch",
+    "val_top1", "val_top5", "val_loss", "val_clips",
+    "time_total_s", "time_train_s", "time_eval_s", "time_data_wait_s", "time_other_s",
+    "clips_seen", "iterations", "train_gflops",
+)
+REPORT_COLUMNS = ("trial_id", "kind") + POINT_KEYS + PREDICTED_KEYS + REPORT_KEYS + ("source",)
+_TEXT_COLUMNS = {"trial_id", "kind", "grid_set", "phase", "source"}
+_TRIAL_ID = re.compile(r"[0-9a-f]{5}_\d{5}")  # Tune's trial ids: <experiment hex>_<counter>
+RUN_PREFIX = "train-"  # mgsearch.search names a trial's Train run train-<trial_id>
+METRICS_FILE = "metrics.jsonl"
+
+
+@dataclass(frozen=True)
+class Experiment:
+    path: str
+    reports: pd.DataFrame  # one row per trial per reported epoch (REPORT_COLUMNS)
+    trials: pd.DataFrame  # one row per trial found: trial_id, point keys, status, folder
+
+
+def load_experiment(path: str | Path) -> Experiment:
+    """Load an experiment folder (or one `mgsearch train` run folder).
+
+    Raises ConfigError when the folder is missing or holds no trial at all; a search that has
+    started but not reported yet gives an empty `reports` frame."""
+    root = Path(path)
+    if not root.is_dir():
+        raise ConfigError(f"experiment folder {root} does not exist; pass the folder "
+                          f"`mgsearch search` printed (<storage_path>/<search name>)")
+    states = _tune_states(root)
+    runs = {p.parent.name: p.parent for p in sorted(root.rglob(METRICS_FILE))}
+    trial_frames, found, used_runs = [], [], set()
+    for folder in _tune_trial_folders(root):
+        params = _read_params(folder)
+        rows = _read_jsonl(folder / "result.json") or _read_csv(folder / "progress.csv")
+        trial_id = _trial_id(folder, rows, states)
+        run = runs.get(RUN_PREFIX + trial_id)
+        run_rows = _read_jsonl(run / METRICS_FILE) if run else []
+        if run is not None:
+            used_runs.add(run)
+        if _last_epoch(run_rows) > _last_epoch(rows):  # the training wrote ahead of Tune
+            rows, source = run_rows, METRICS_FILE
+        else:
+            source = "result.json"
+        status = states.get(trial_id, {}).get("status")
+        found.append(_trial_row(trial_id, params, rows, status, folder))
+        trial_frames.append(tidy_reports(rows, params, trial_id, source))
+    for name, run in runs.items():
+        if run in used_runs:
+            continue
+        rows = _read_jsonl(run / METRICS_FILE)
+        found.append(_trial_row(name, {}, rows, None, run))
+        trial_frames.append(tidy_reports(rows, {}, name, METRICS_FILE))
+    if not found:
+        raise ConfigError(f"no trials in {root}: it holds no result.json, params.json or "
+                          f"{METRICS_FILE}; pass an experiment folder written by `mgsearch search` "
+                          f"or a run folder of `mgsearch train`")
+    reports = pd.concat(trial_frames, ignore_index=True) if trial_frames else empty_reports()
+    return Experiment(str(root), _typed(reports), _typed(pd.DataFrame(found), ("status", "folder")))
+
+
+def reports_from_result_grid(grid) -> pd.DataFrame:
+    """The tidy frame of a Tune `ResultGrid` (what `run_search` returns)."""
+    frames = []
+    for result in grid:
+        df = result.metrics_dataframe
+        rows = df.to_dict("records") if df is not None and len(df) else (
+            [result.metrics] if result.metrics else [])
+        config = result.config or {}
+        trial_id = str((result.metrics or {}).get("trial_id") or Path(str(result.path)).name)
+        frames.append(tidy_reports(rows, config, trial_id, "ResultGrid"))
+    return _typed(pd.concat(frames, ignore_index=True)) if frames else empty_reports()
+
+
+def tidy_reports(rows: list[dict], params: dict, trial_id: str, source: str) -> pd.DataFrame:
+    """One trial's report dicts as tidy rows; `params` is the trial config (nested or flat)."""
+    point = _point(params)
+    out = []
+    for row in rows:
+        rec = {k: row.get(k) for k in REPORT_KEYS}
+        for k in POINT_KEYS + PREDICTED_KEYS:  # the report's own value wins; it was measured
+            value = row.get(k)
+            rec[k] = point.get(k) if _missing(value) else value
+        rec["kind"] = row.get("kind") or ("baseline" if rec["grid_set"] == "baseline"
+                                          else "multigrid")
+        rec["trial_id"], rec["source"] = trial_id, source
+        out.append(rec)
+    df = pd.DataFrame(out, columns=list(REPORT_COLUMNS))
+    if df.empty:
+        return df
+    df = df[pd.to_numeric(df["epoch"], errors="coerce").notna()]
+    df = df.assign(epoch=df["epoch"].astype(int))
+    # A restored run reports the epochs after its checkpoint again; the last report is the one
+    # whose clock and weights the run continued from.
+    return df.drop_duplicates("epoch", keep="last").sort_values("epoch", ignore_index=True)
+
+
+def empty_reports() -> pd.DataFrame:
+    return _typed(pd.DataFrame(columns=list(REPORT_COLUMNS)))
+
+
+# -- files ---------------------------------------------------------------------------------------
+
+
+def _tune_trial_folders(root: Path) -> list[Path]:
+    names = ("params.json", "result.json", "progress.csv")
+    folders = {p.parent for name in names for p in root.rglob(name)}
+    return sorted(folders)
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    try:
+        text = path.read_text()
+    except OSError:
+        return []
+    rows = []
+    for line in text.splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:  # a line still being written
+            continue
+        if isinstance(row, dict):
+            rows.append(row)
+    return rows
+
+
+def _read_csv(path: Path) -> list[dict]:
+    try:
+        df = pd.read_csv(path)
+    except (OSError, ValueError, pd.errors.ParserError):  # missing, empty or half-written
+        return []
+    return df.to_dict("records")
+
+
+def _read_params(folder: Path) -> dict:
+    try:
+        params = json.loads((folder / "params.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}
+    return params if isinstance(params, dict) else {}
+
+
+def _tune_states(root: Path) -> dict[str, dict]:
+    """trial_id -> {status, folder} from Tune's newest experiment_state file, when readable."""
+    files = sorted(root.glob("experiment_state-*.json"), key=lambda p: p.stat().st_mtime)
+    if not files:
+        return {}
+    try:
+        data = json.loads(files[-1].read_text())
+        states = {}
+        for entry in data.get("trial_data", []):
+            info = json.loads(entry[0]) if isinstance(entry, list) else entry
+            states[str(info["trial_id"])] = {"status": info.get("status"),
+                                            "folder": info.get("relative_logdir")}
+        return states
+    except (OSError, ValueError, KeyError, TypeError, IndexError):  # a state being rewritten
+        return {}
+
+
+def _trial_id(folder: Path, rows: list[dict], states: dict[str, dict]) -> str:
+    for row in rows:
+        if row.get("trial_id"):
+            return str(row["trial_id"])
+    for trial_id, state in states.items():
+        if state.get("folder") == folder.name:
+            return trial_id
+    match = _TRIAL_ID.search(folder.name)
+    return match.group(0) if match else folder.name
+
+
+def _trial_row(trial_id: str, params: dict, rows: list[dict], status, folder: Path) -> dict:
+    point = _point(params)
+    last = rows[-1] if rows else {}
+    rec = {"trial_id": trial_id}
+    for k in POINT_KEYS + PREDICTED_KEYS:
+        rec[k] = point.get(k, last.get(k))
+    rec["status"] = status
+    rec["folder"] = str(folder)
+    return rec
+
+
+def _point(params: dict) -> dict:
+    point = params.get("point", params) if isinstance(params, dict) else {}
+    return point if isinstance(point, dict) else {}
+
+
+def _last_epoch(rows: list[dict]) -> float:
+    epochs = [float(r["epoch"]) for r in rows if not _missing(r.get("epoch"))]
+    return max(epochs, default=-1.0)
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _typed(df: pd.DataFrame, text: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Numbers as floats/ints and text as objects, whatever file the rows came from."""
+    df = df.copy()
+    for col in df.columns:
+        if col in _TEXT_COLUMNS or col in text:
+            df[col] = df[col].astype(object)
+        else:
+            df[col] = pd.to_numeric(df[col], errors="coerce")
+    return df.reset_index(drop=True)

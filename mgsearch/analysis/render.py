@@ -1,0 +1,130 @@
+"""Matplotlib renderers for the info objects of `figures.py`, and PNG + SVG output.
+
+Figures are built on `matplotlib.figure.Figure` with the Agg canvas, never through pyplot, so
+rendering needs no display, keeps no global figure state and works the same in a notebook.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+from .figures import CurvesInfo, ParetoInfo, ThroughputInfo, TimelineInfo
+
+BASELINE_COLOR = "black"
+FORMATS = ("png", "svg")
+
+
+def _figure(width: float, height: float, rows: int = 1, sharex: bool = False):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(rows, 1, sharex=sharex, squeeze=False)[:, 0]
+    return fig, axes
+
+
+def render_curves(info: CurvesInfo):
+    """Top-1 against the training clock; the baseline black and thick, seed bands shaded."""
+    fig, (ax,) = _figure(7.0, 4.2)
+    for s in info.series:
+        color = BASELINE_COLOR if s.is_baseline else None
+        (line,) = ax.plot(s.time_s, s.top1, marker="o", ms=3, lw=2.4 if s.is_baseline else 1.4,
+                          color=color, label=s.label, zorder=3 if s.is_baseline else 2)
+        if max(s.seeds, default=0) > 1:
+            ax.fill_between(s.time_s, s.top1_low, s.top1_high, color=line.get_color(),
+                            alpha=0.18, lw=0)
+    if info.target is not None:
+        ax.axhline(info.target, color=BASELINE_COLOR, ls=":", lw=1,
+                   label=f"target {info.target:.1f}%")
+    ax.set_xlabel("training clock time_total_s (s)")
+    ax.set_ylabel("validation top-1 (%)")
+    ax.set_title("Accuracy against training time (band: seeds' min-max)")
+    ax.grid(alpha=0.3)
+    if info.series:
+        ax.legend(fontsize=8, loc="lower right")
+    return fig
+
+
+def render_pareto(info: ParetoInfo):
+    """Configurations by wall-clock and final top-1; the front is joined and labelled."""
+    fig, (ax,) = _figure(6.4, 4.4)
+    for p in info.points:
+        color = BASELINE_COLOR if p.is_baseline else ("tab:red" if p.on_front else "tab:gray")
+        yerr = p.top1_ci if math.isfinite(p.top1_ci) else None
+        ax.errorbar(p.wallclock_s, p.top1, yerr=yerr, fmt="s" if p.is_baseline else "o",
+                    color=color, ms=6, capsize=3)
+        ax.annotate(p.label, (p.wallclock_s, p.top1), textcoords="offset points",
+                    xytext=(5, 4), fontsize=8)
+    if info.front:
+        ax.plot([p.wallclock_s for p in info.front], [p.top1 for p in info.front],
+                color="tab:red", lw=1, ls="--", label="Pareto front")
+        ax.legend(fontsize=8)
+    ax.set_xlabel("wall-clock, time_total_s at the end (s)")
+    ax.set_ylabel("final top-1 (%), mean ± 95% CI")
+    ax.set_title("Accuracy against wall-clock per configuration")
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def render_timeline(info: TimelineInfo):
+    """Four rows over epochs: frames t, crop s, global batch (log), learning rate (log)."""
+    fig, axes = _figure(7.0, 6.0, rows=4, sharex=True)
+    edges = list(info.starts) + [info.ends[-1]] if info.starts else []
+    for ax, values, name in zip(axes, (info.shape_t, info.shape_s, info.batch),
+                                ("frames t", "crop s (px)", "global batch")):
+        if values:
+            ax.stairs(values, edges, lw=1.8, baseline=None)
+        ax.set_ylabel(name)
+        ax.grid(alpha=0.3)
+    axes[2].set_yscale("log", base=2)
+    axes[3].plot(info.lr_epochs, info.lr, lw=1.4, color="tab:green",
+                 drawstyle="steps-post" if info.lr_steps else "default")
+    axes[3].set_yscale("log")
+    axes[3].set_ylabel("learning rate")
+    axes[3].set_xlabel("epoch")
+    axes[3].grid(alpha=0.3)
+    axes[0].set_title(f"Schedule: {info.title}")
+    return fig
+
+
+def render_throughput(info: ThroughputInfo):
+    """Clips/s per stage, one group of bars per configuration, each bar named by its shape."""
+    fig, (ax,) = _figure(max(6.0, 0.55 * len(info.bars) + 2.0), 4.2)
+    x, ticks, names = 0.0, [], []
+    for label in info.labels:
+        bars = [b for b in info.bars if b.label == label]
+        xs = [x + i for i in range(len(bars))]
+        color = BASELINE_COLOR if label == "baseline" else None
+        drawn = ax.bar(xs, [b.clips_per_s for b in bars], width=0.8, label=label, color=color)
+        ax.bar_label(drawn, labels=[b.shape for b in bars], rotation=90, fontsize=7,
+                     padding=2)
+        ticks += xs
+        names += [f"s{b.stage}" for b in bars]
+        x += len(bars) + 1.0  # a gap between configurations
+    ax.set_xticks(ticks, names, fontsize=7)
+    ax.set_ylabel("training clips/s")
+    ax.set_title("Throughput per stage (bar label: t×s² and global batch)")
+    ax.margins(y=0.25)
+    if info.labels:
+        ax.legend(fontsize=8)
+    return fig
+
+
+def save_figure(fig, out_dir: str | Path, name: str) -> list[Path]:
+    """Write `name`.png and `name`.svg into `out_dir`; returns the paths."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for fmt in FORMATS:
+        path = out / f"{slug(name)}.{fmt}"
+        fig.savefig(path, dpi=120)
+        paths.append(path)
+    return paths
+
+
+def slug(text: str) -> str:
+    """A file-name-safe form of a label (`wu2020 lr×2` -> `wu2020_lrx2`)."""
+    return re.sub(r"[^A-Za-z0-9._=-]+", "_", text.replace("×", "x")).strip("_") or "figure"
