@@ -11,8 +11,8 @@ Pure functions compute tables and `*_info` objects; `render_*` draws an info obj
 from .figures import (CurveSeries, CurvesInfo, ParetoInfo, ParetoPoint, ThroughputBar,
                       ThroughputInfo, TimelineInfo, curves_info, observed_timeline_info,
                       one_trial_per_config, pareto_info, throughput_info, timeline_info)
-from .load import (CONFIG_KEYS, REPORT_COLUMNS, Experiment, load_experiment,
-                   reports_from_result_grid, tidy_reports)
+from .load import (CONFIG_KEYS, REPORT_COLUMNS, Experiment, experiment_from_result_grid,
+                   load_experiment, reports_from_result_grid, tidy_reports)
 from .notebook import execute_notebook
 from .render import (render_curves, render_pareto, render_throughput, render_timeline,
                      save_figure)
@@ -43,6 +43,7 @@ __all__ = [
     "config_summary",
     "curves_info",
     "execute_notebook",
+    "experiment_from_result_grid",
     "load_experiment",
     "matched_accuracy",
     "mean_ci",

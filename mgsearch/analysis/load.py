@@ -3,6 +3,7 @@
     exp = load_experiment("results/quickstart")   # a Tune experiment folder, or a train run
     exp.reports                                    # the tidy frame (REPORT_COLUMNS first)
     exp.trials                                     # every trial found, pending ones included
+    exp = experiment_from_result_grid(grid)        # the same from what run_search returned
 
 What is read, per trial: Tune's `result.json` (JSON lines; `progress.csv` when it is missing) and
 the training's own `train_runs/train-<trial_id>/metrics.jsonl`, whichever holds more epochs.
@@ -92,17 +93,28 @@ def load_experiment(path: str | Path) -> Experiment:
     return Experiment(str(root), _typed(reports), _typed(pd.DataFrame(found), ("status", "folder")))
 
 
-def reports_from_result_grid(grid) -> pd.DataFrame:
-    """The tidy frame of a Tune `ResultGrid` (what `run_search` returns)."""
-    frames = []
+def experiment_from_result_grid(grid) -> Experiment:
+    """The same Experiment from a Tune `ResultGrid` (what `run_search` returns)."""
+    frames, found = [], []
     for result in grid:
         df = result.metrics_dataframe
         rows = df.to_dict("records") if df is not None and len(df) else (
             [result.metrics] if result.metrics else [])
         config = result.config or {}
         trial_id = str((result.metrics or {}).get("trial_id") or Path(str(result.path)).name)
+        status = "ERROR" if result.error else None
+        found.append(_trial_row(trial_id, config, rows, status, Path(str(result.path))))
         frames.append(tidy_reports(rows, config, trial_id, "ResultGrid"))
-    return _typed(pd.concat(frames, ignore_index=True)) if frames else empty_reports()
+    reports = pd.concat(frames, ignore_index=True) if frames else empty_reports()
+    trials = pd.DataFrame(found, columns=["trial_id", *POINT_KEYS, *PREDICTED_KEYS, "status",
+                                          "folder"])
+    return Experiment(str(getattr(grid, "experiment_path", "")), _typed(reports),
+                      _typed(trials, ("status", "folder")))
+
+
+def reports_from_result_grid(grid) -> pd.DataFrame:
+    """The tidy frame of a Tune `ResultGrid`."""
+    return experiment_from_result_grid(grid).reports
 
 
 def tidy_reports(rows: list[dict], params: dict, trial_id: str, source: str) -> pd.DataFrame:
