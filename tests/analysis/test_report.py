@@ -1,0 +1,69 @@
+"""`write_report` and `mgsearch report`: files written for finished and running searches."""
+
+import argparse
+
+import pandas as pd
+import pytest
+
+from mgsearch.analysis import analyze, write_report
+from mgsearch.analysis.cli import register
+from mgsearch.errors import ConfigError
+
+from .builders import ROOT, copy_real_search
+from .scenario import CURVES, write_search
+
+
+def _parser():
+    parser = argparse.ArgumentParser(prog="mgsearch")
+    register(parser.add_subparsers(dest="command", required=True))
+    return parser
+
+
+def test_report_of_the_real_search(tmp_path, capsys):
+    root = copy_real_search(tmp_path)
+    args = _parser().parse_args(["report", str(root), "--out", str(tmp_path / "out"),
+                                 "--config", str(ROOT / "experiments" / "quickstart.yaml")])
+    assert args.func(args) == 0
+    out = tmp_path / "out"
+    summary = pd.read_csv(out / "summary.csv")
+    assert sorted(summary["grid_set"]) == ["baseline", "long_only", "wu2020"]
+    md = (out / "summary.md").read_text()
+    assert "| configuration | seeds | final top-1 (%) |" in md
+    for label in summary["label"]:
+        assert f"| {label} |" in md
+    assert "Provisional" not in md  # every trial finished
+    names = {p.name for p in (out / "figures").iterdir()}
+    for stem in ["accuracy_vs_time", "pareto", "throughput", "timeline_wu2020"]:
+        assert {f"{stem}.png", f"{stem}.svg"} <= names
+    assert "[mgsearch] report:" in capsys.readouterr().out
+
+
+def test_report_of_a_running_search_is_provisional(tmp_path):
+    """Hand-built: short_only has reported 1 of its 3 epochs."""
+    root = write_search(tmp_path / "search")
+    paths = write_report(root)  # default: <experiment>/report
+    assert paths[0] == root / "report" / "summary.csv"
+    md = (root / "report" / "summary.md").read_text()
+    running = sum(len(c) < 3 for c in CURVES.values())
+    assert f"**Provisional:** {running} of {len(CURVES)} trials" in md
+    row = next(line for line in md.splitlines() if line.startswith("| short_only |"))
+    assert "not yet (0/1)" in row and "1 (1 running)" in row
+    row = next(line for line in md.splitlines() if line.startswith("| long_only |"))
+    assert "not reached (0/1)" in row
+
+
+def test_summary_columns_agree_with_the_tables(tmp_path):
+    a = analyze(write_search(tmp_path))
+    wu = a.summary.set_index("grid_set").loc["wu2020"]
+    assert wu["speedup"] == pytest.approx(a.baseline.wallclock_s / wu["time_to_target_mean"])
+    assert wu["top1_mean"] == a.configs.set_index("grid_set").loc["wu2020", "top1_mean"]
+
+
+def test_missing_or_empty_folder_is_one_config_error(tmp_path):
+    args = _parser().parse_args(["report", str(tmp_path / "missing")])
+    with pytest.raises(ConfigError, match="missing does not exist"):
+        args.func(args)
+    args = _parser().parse_args(["report", str(tmp_path)])
+    with pytest.raises(ConfigError, match="no trials in") as err:
+        args.func(args)
+    assert "\n" not in str(err.value)
