@@ -19,12 +19,13 @@ from .figures import (curves_info, observed_timeline_info, one_trial_per_config,
                       throughput_info, timeline_info)
 from .load import CONFIG_KEYS, Experiment, load_experiment
 from .render import render_curves, render_pareto, render_throughput, render_timeline, save_figure
-from .speedup import DEFAULT_TOLERANCE, BaselineTarget, baseline_target, matched_accuracy
+from .speedup import (DEFAULT_TOLERANCE, NOT_REACHED, NOT_YET, REACHED, BaselineTarget,
+                      baseline_target, matched_accuracy)
 from .tables import config_summary, trial_summary
 
 SUMMARY_COLUMNS = (
     "label", "kind") + CONFIG_KEYS + (
-    "seeds", "finished", "top1_mean", "top1_ci", "top5_mean", "top5_ci", "wallclock_mean",
+    "seeds", "finished", "active", "top1_mean", "top1_ci", "top5_mean", "top5_ci", "wallclock_mean",
     "wallclock_ci", "target_top1", "seeds_reached", "target_status", "time_to_target_mean",
     "time_to_target_ci", "baseline_wallclock_s", "speedup", "predicted_speedup", "efficiency",
     "train_gflops", "predicted_compute", "pareto")
@@ -41,8 +42,8 @@ class Analysis:
 
     @property
     def complete(self) -> bool:
-        """Every trial found has trained its whole schedule."""
-        return bool(len(self.trials)) and bool(self.trials["finished"].all())
+        """No trial is still training or waiting to (finished or stopped by Tune)."""
+        return bool(len(self.trials)) and not bool(self.trials["active"].any())
 
 
 def analyze(experiment: str | Path | Experiment,
@@ -64,10 +65,10 @@ def summary_markdown(a: Analysis) -> str:
     """The summary a person pastes: a header on the baseline and target, then one row per
     configuration (baseline first)."""
     lines = [f"# Schedule comparison: `{a.experiment.path}`", ""]
-    running = int((~a.trials["finished"].astype(bool)).sum())
+    running = int(a.trials["active"].sum())
     if running:
-        lines += [f"**Provisional:** {running} of {len(a.trials)} trials have not finished "
-                  f"their schedule; their numbers are the latest reported.", ""]
+        lines += [f"**Provisional:** {running} of {len(a.trials)} trials are still running or "
+                  f"pending; their numbers are the latest reported.", ""]
     b = a.baseline
     if b is None:
         lines += ["No baseline accuracy yet: time to baseline accuracy and speed-up are empty.", ""]
@@ -79,8 +80,10 @@ def summary_markdown(a: Analysis) -> str:
             "time to baseline acc. (s)", "speed-up", "predicted speed-up", "efficiency"]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in a.summary.itertuples():
-        unfinished = int(r.seeds) - int(r.finished)
-        seeds = f"{int(r.seeds)}" + (f" ({unfinished} running)" if unfinished else "")
+        stopped = int(r.seeds) - int(r.finished) - int(r.active)
+        notes = [f"{n} {what}" for n, what in ((int(r.active), "running"), (stopped, "stopped"))
+                 if n]
+        seeds = f"{int(r.seeds)}" + (f" ({', '.join(notes)})" if notes else "")
         cells = [str(r.label), seeds, _pm(r.top1_mean, r.top1_ci, 2),
                  _pm(r.wallclock_mean, r.wallclock_ci, 1), _time_to_target(r),
                  _x(r.speedup), _x(r.predicted_speedup), _num(r.efficiency, 2)]
@@ -149,9 +152,9 @@ def _schedule(base, point: dict):
 
 def _time_to_target(r) -> str:
     status = r.target_status
-    if status == "reached":
+    if status == REACHED:
         return _pm(r.time_to_target_mean, r.time_to_target_ci, 1)
-    if isinstance(status, str):
+    if status in (NOT_REACHED, NOT_YET):
         return f"{status} ({int(r.seeds_reached)}/{int(r.seeds)})"
     return "–"
 

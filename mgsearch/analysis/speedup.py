@@ -11,8 +11,8 @@ mean over seeds (with a 95% interval), and
     speedup    = baseline wall-clock / time to target      (measured, > 1 is faster)
     efficiency = speedup / predicted_speedup               (1: the clock kept the compute saving)
 
-"not reached" (every seed finished, one never got there) and "not yet" (a seed still running)
-are results, not errors; their speed-up is NaN.
+"not reached" (a seed ended, finished or stopped early, without getting there) and "not yet" (a
+seed that has not got there is still running) are results, not errors; their speed-up is NaN.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def matched_accuracy(reports: pd.DataFrame, trials: pd.DataFrame,
     rows = []
     for _, df in trials.groupby(list(CONFIG_KEYS), dropna=False, sort=True):
         reached = df["time_to_target_s"].notna()
-        running = ~df["finished"].astype(bool)
+        running = df["active"].astype(bool)
         ci = mean_ci(df["time_to_target_s"]) if reached.all() else None
         if base is None:
             status = NO_BASELINE

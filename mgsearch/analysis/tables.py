@@ -18,16 +18,18 @@ import pandas as pd
 from .load import CONFIG_KEYS, POINT_KEYS, PREDICTED_KEYS
 from .stats import mean_ci
 
+STOPPED = ("TERMINATED", "ERROR")  # Tune statuses of a trial that will not report again
 TRIAL_COLUMNS = (
     ("trial_id", "kind", "label") + POINT_KEYS
-    + ("epochs_done", "max_epoch", "finished", "status", "final_top1", "final_top5",
+    + ("epochs_done", "max_epoch", "finished", "status", "active", "final_top1", "final_top5",
        "eval_epoch", "wallclock_s", "clips_seen", "iterations", "train_gflops")
     + PREDICTED_KEYS)
 
 
 def trial_summary(reports: pd.DataFrame, found: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per trial. `found` (Experiment.trials) adds Tune's status and the trials that
-    have not reported yet (epochs_done 0, no accuracy)."""
+    have not reported yet (epochs_done 0, no accuracy). `finished`: trained its whole schedule;
+    `active`: neither finished nor stopped by Tune (early stopping, error)."""
     rows = []
     for trial_id, df in reports.groupby("trial_id", sort=True):
         df = df.sort_values("epoch")
@@ -50,6 +52,8 @@ def trial_summary(reports: pd.DataFrame, found: pd.DataFrame | None = None) -> p
     out["kind"] = [k if isinstance(k, str) else ("baseline" if g == "baseline" else "multigrid")
                    for k, g in zip(out["kind"], out["grid_set"])]
     out["label"] = config_labels(out)
+    # Still training (or waiting to): not finished, and Tune has not stopped it (ASHA, error).
+    out["active"] = ~out["finished"].astype(bool) & ~out["status"].isin(STOPPED)
     return out.sort_values(["kind", "label", "seed"], ignore_index=True)
 
 
@@ -62,7 +66,7 @@ def config_summary(trials: pd.DataFrame) -> pd.DataFrame:
         rec = {k: df[k].iloc[0] for k in CONFIG_KEYS}
         rec.update(
             label=df["label"].iloc[0], kind=df["kind"].iloc[0], seeds=len(df),
-            finished=int(df["finished"].sum()),
+            finished=int(df["finished"].sum()), active=int(df["active"].sum()),
             top1_mean=top1.mean, top1_ci=top1.half_width, top1_n=top1.n,
             top5_mean=top5.mean, top5_ci=top5.half_width,
             wallclock_mean=clock.mean, wallclock_ci=clock.half_width,

@@ -1,6 +1,7 @@
 """`write_report` and `mgsearch report`: files written for finished and running searches."""
 
 import argparse
+import json
 
 import pandas as pd
 import pytest
@@ -9,7 +10,7 @@ from mgsearch.analysis import analyze, write_report
 from mgsearch.analysis.cli import register
 from mgsearch.errors import ConfigError
 
-from .builders import ROOT, copy_real_search
+from .builders import ROOT, copy_real_search, point
 from .scenario import CURVES, write_search
 
 
@@ -50,6 +51,18 @@ def test_report_of_a_running_search_is_provisional(tmp_path):
     assert "not yet (0/1)" in row and "1 (1 running)" in row
     row = next(line for line in md.splitlines() if line.startswith("| long_only |"))
     assert "not reached (0/1)" in row
+
+
+def test_report_before_any_trial_reported(tmp_path):
+    """Hand-built: a search whose two trials have only their params.json so far."""
+    for trial_id, grid_set in (("fffff_00000", "baseline"), ("fffff_00001", "wu2020")):
+        folder = tmp_path / f"{trial_id}_{grid_set}_s0"
+        folder.mkdir()
+        (folder / "params.json").write_text(json.dumps({"point": point(grid_set)}))
+    write_report(tmp_path, tmp_path / "out")
+    md = (tmp_path / "out" / "summary.md").read_text()
+    assert "**Provisional:** 2 of 2 trials" in md and "No baseline accuracy yet" in md
+    assert len(pd.read_csv(tmp_path / "out" / "summary.csv")) == 2
 
 
 def test_summary_columns_agree_with_the_tables(tmp_path):

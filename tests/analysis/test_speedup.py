@@ -1,5 +1,6 @@
 """Speed-up at matched accuracy on the hand-built scenario (numbers from scenario.CURVES)."""
 
+import json
 import math
 
 import pytest
@@ -90,3 +91,19 @@ def test_without_baseline_nothing_is_compared(tmp_path):
     table = matched_accuracy(e.reports, trials)
     assert list(table["target_status"]) == ["no baseline"]
     assert math.isnan(table["speedup"].iloc[0])
+
+
+def test_trial_stopped_early_is_over_not_pending(tmp_path):
+    """Hand-built: Tune's state file says short_only (1 of 3 epochs) was stopped (ASHA)."""
+    root = write_search(tmp_path)
+    before = load_experiment(root)
+    short = before.trials.loc[before.trials["grid_set"] == "short_only", "trial_id"].iloc[0]
+    entry = {"trial_id": short, "status": "TERMINATED", "relative_logdir": "x"}
+    (root / "experiment_state-2026-01-01_00-00-00.json").write_text(
+        json.dumps({"trial_data": [[json.dumps(entry), json.dumps({})]]}))
+    e = load_experiment(root)
+    trials = trial_summary(e.reports, e.trials)
+    row = trials.set_index("trial_id").loc[short]
+    assert (row["finished"], row["active"], row["status"]) == (False, False, "TERMINATED")
+    table = matched_accuracy(e.reports, trials).set_index("grid_set")
+    assert table.loc["short_only", "target_status"] == "not reached"
