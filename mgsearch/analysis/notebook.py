@@ -14,7 +14,8 @@ from pathlib import Path
 from ..errors import ConfigError
 
 ENV_VAR = "MGSEARCH_EXPERIMENT"
-NOTEBOOK = Path(__file__).resolve().parents[2] / "analysis" / "notebooks" / "compare_schedules.ipynb"
+REPO = Path(__file__).resolve().parents[2]  # a source checkout; the notebook is not packaged
+NOTEBOOK = REPO / "analysis" / "notebooks" / "compare_schedules.ipynb"
 
 
 def execute_notebook(experiment: str | Path, notebook: str | Path = NOTEBOOK, *,
@@ -33,8 +34,7 @@ def execute_notebook(experiment: str | Path, notebook: str | Path = NOTEBOOK, *,
     env = dict(os.environ)
     env[ENV_VAR] = str(Path(experiment).resolve())
     # The kernel imports this checkout's mgsearch even where the package is not installed.
-    root = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
     client = NotebookClient(nb, timeout=timeout_s, kernel_name=kernel,
                             resources={"metadata": {"path": str(Path(notebook).parent)}})
     client.execute(env=env)

@@ -74,8 +74,9 @@ def summary_markdown(a: Analysis) -> str:
         lines += ["No baseline accuracy yet: time to baseline accuracy and speed-up are empty.", ""]
     else:
         lines += [f"Baseline: final top-1 {b.top1:.2f}% over {b.seeds} seed(s)"
-                  f"{'' if b.complete else ' (not all finished)'}, wall-clock {b.wallclock_s:.1f} s."
-                  f" Target: {b.top1:.2f} − {b.tolerance:g} = **{b.target:.2f}%** top-1.", ""]
+                  f"{'' if b.complete else ' (not all finished)'}, "
+                  f"wall-clock {b.wallclock_s:.1f} s. Target: {b.top1:.2f} − {b.tolerance:g} "
+                  f"= **{b.target:.2f}%** top-1.", ""]
     head = ["configuration", "seeds", "final top-1 (%)", "wall-clock (s)",
             "time to baseline acc. (s)", "speed-up", "predicted speed-up", "efficiency"]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -110,7 +111,8 @@ def write_report(experiment: str | Path | Experiment, out: str | Path | None = N
     figs = out / "figures"
     reports = a.experiment.reports
     target = a.baseline.target if a.baseline else None
-    paths += save_figure(render_curves(curves_info(reports, a.trials, target)), figs, "accuracy_vs_time")
+    paths += save_figure(render_curves(curves_info(reports, a.trials, target)), figs,
+                         "accuracy_vs_time")
     paths += save_figure(render_pareto(pareto_info(a.configs)), figs, "pareto")
     paths += save_figure(render_throughput(throughput_info(reports, a.trials)), figs, "throughput")
     for label, info in timelines(a, config).items():
