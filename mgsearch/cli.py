@@ -108,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_train(sub)
     _add_search(sub)
+    from .analysis.cli import register as register_report
+
+    register_report(sub)
     return parser
 
 
