@@ -49,6 +49,8 @@ class WorkerRun:
         self.cfg_hash = ckpt.config_hash(cfg, baseline)
         self.clock = Clock()
         self.device = _device(cfg)
+        # Ray reserves cpus_per_worker CPUs for this worker; torch would otherwise use them all.
+        torch.set_num_threads(max(1, int(cfg.train.cpus_per_worker)))
         torch.manual_seed(cfg.train.seed)  # same init on every rank; DDP also broadcasts it
         with self.clock.other():
             self.loaders = Loaders(cfg, self.schedule, self.rank, self.world)
