@@ -90,6 +90,11 @@ def scaled_size(width: int, height: int, short_side: Optional[int]) -> tuple[int
     return max(2, int(round(width * k))), max(2, int(round(height * k)))
 
 
+def _rgb(frame, short_side: Optional[int]) -> np.ndarray:
+    w, h = scaled_size(frame.width, frame.height, short_side)
+    return frame.to_ndarray(format="rgb24", width=w, height=h)
+
+
 def decode_frames(path: str, indices: Sequence[int], short_side: Optional[int] = None,
                   threads: int = 1) -> np.ndarray:
     """Frames `indices` (any order, repeats allowed) as uint8 `len(indices) x H x W x 3` RGB.
@@ -108,18 +113,20 @@ def decode_frames(path: str, indices: Sequence[int], short_side: Optional[int] =
             if want[0] > 0:  # seek lands on the keyframe at or before this timestamp
                 container.seek(start_pts + int(want[0] / fps / tb), stream=stream, backward=True)
             needed, hi = set(want), want[-1]
-            counter = None
+            counter, tail = None, None  # tail: the latest frame, for indices past the real end
             for frame in container.decode(stream):
                 if frame.pts is None:
                     idx = 0 if counter is None else counter + 1
                 else:
                     idx = int(round(float((frame.pts - start_pts) * tb) * fps))
-                counter = idx
+                counter, tail = idx, frame
                 if idx > hi:
+                    tail = None
                     break
                 if idx in needed:  # only wanted frames pay for the RGB conversion
-                    w, h = scaled_size(frame.width, frame.height, short_side)
-                    got[idx] = frame.to_ndarray(format="rgb24", width=w, height=h)
+                    got[idx] = _rgb(frame, short_side)
+            if tail is not None and counter not in got:  # the file ended before `hi`
+                got[counter] = _rgb(tail, short_side)
     except DecodeError:
         raise
     except (av.FFmpegError, OSError, ValueError) as err:
@@ -139,8 +146,7 @@ def decode_all(path: str, short_side: Optional[int] = None, threads: int = 1) ->
     try:
         with _video(path, threads) as (container, stream):
             for frame in container.decode(stream):
-                w, h = scaled_size(frame.width, frame.height, short_side)
-                frames.append(frame.to_ndarray(format="rgb24", width=w, height=h))
+                frames.append(_rgb(frame, short_side))
     except (av.FFmpegError, OSError, ValueError) as err:
         if not frames:
             raise DecodeError(f"{type(err).__name__}: {err}") from None
