@@ -18,6 +18,7 @@ import yaml
 
 from .configtypes import build, check, coerce, field_types, _Mismatch
 from .errors import ConfigError
+from .data.config import DatasetConfig
 
 
 @dataclass(frozen=True)
@@ -225,6 +226,7 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
+    dataset: DatasetConfig = field(default_factory=DatasetConfig)
 
     def __post_init__(self) -> None:
         check(self.shape.batch % self.train.world_size == 0, "shape.batch", self.shape.batch,

@@ -1,0 +1,39 @@
+"""Video data: PyAV decoding, clips on multigrid grids, dataset layouts, the synthetic set,
+the decoded-clip cache and the short-cycle batch sampler.
+
+Names load on first use, so `mgsearch.config` can import the `DatasetConfig` section without
+pulling in torch or PyAV.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_WHERE = {
+    "DatasetConfig": "config", "FORMATS": "config",
+    "DecodeError": "decode", "VideoInfo": "decode", "probe": "decode",
+    "decode_frames": "decode", "decode_all": "decode",
+    "Entry": "formats", "SplitList": "formats", "read_split": "formats",
+    "SplitIndex": "index", "Video": "index", "Skipped": "index", "build_index": "index",
+    "summarize": "index",
+    "ClipCache": "cache", "build_cache": "cache",
+    "Box": "sampling", "Patch": "transform", "collate_patches": "transform",
+    "VideoClipDataset": "dataset", "PatchView": "dataset", "GridCollate": "dataset",
+    "MultigridBatchSampler": "sampler",
+    "Loaders": "loaders", "count_train_clips": "loaders", "open_split": "loaders",
+    "write_synth": "synth", "CLASSES": "synth_render",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module 'mgsearch.data' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

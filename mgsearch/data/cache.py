@@ -1,0 +1,138 @@
+"""Decoded-clip cache: every frame of every video of a split, decoded once, as one uint8 memmap.
+
+Why: on this machine on-the-fly PyAV decoding (~50-70 clips/s) starves the coarse multigrid
+stages (the model eats up to ~1,700 clips/s there; COMPUTE_NOTES). Reading a clip from the store
+is a memmap slice.
+
+Layout in `cache_dir`: `clips-<key>.u8` (all frames, T x H x W x 3 per video, back to back) and
+`clips-<key>.json` (per video: offset, frames, height, width; written last, so its presence means
+the store is complete). `<key>` hashes the short-side limit and every file's path, size and mtime:
+when any video changes, the key changes and a new store is built. Two processes that build the
+same store at once each write temporary files and rename them into place; both results are
+identical, so whichever rename lands last is as good as the first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+
+from .decode import DecodeError, decode_all, scaled_size
+from .index import SplitIndex, file_key, write_json_atomic
+
+
+class ClipCache:
+    """Read side of a built store: `cache.frames(i)` is video i as a T x H x W x 3 uint8 view."""
+
+    def __init__(self, data_path: Path, meta: dict):
+        self.data_path = Path(data_path)
+        self.meta = meta
+        self.videos = meta["videos"]  # [offset, frames, height, width] per video; frames 0: failed
+        self._data: Optional[np.memmap] = None  # opened lazily: a loader worker maps its own
+
+    def __len__(self) -> int:
+        return len(self.videos)
+
+    def __getstate__(self):  # pickled into loader workers without the open map
+        return {"data_path": self.data_path, "meta": self.meta, "videos": self.videos,
+                "_data": None}
+
+    def num_frames(self, i: int) -> int:
+        return int(self.videos[i][1])
+
+    def frames(self, i: int) -> np.ndarray:
+        if self._data is None:
+            self._data = np.memmap(self.data_path, dtype=np.uint8, mode="r")
+        off, n, h, w = self.videos[i]
+        if n == 0:
+            raise DecodeError(f"video {i} failed to decode when the cache was built")
+        return self._data[off:off + n * h * w * 3].reshape(n, h, w, 3)
+
+
+def store_key(index: SplitIndex, short_side: int) -> str:
+    h = hashlib.sha1(f"v1|{short_side}".encode())
+    for v in index.videos:
+        h.update(f"|{v.path}|{file_key(v.path)}".encode())
+    return h.hexdigest()[:20]
+
+
+def _layout(index: SplitIndex, short_side: int) -> tuple[list[list[int]], int]:
+    """Per video [offset, frames, h, w] from the probe (frames is an upper bound), total bytes."""
+    rows, off = [], 0
+    for v in index.videos:
+        w, h = scaled_size(v.info.width, v.info.height, short_side)
+        rows.append([off, v.info.frames, h, w])
+        off += v.info.frames * h * w * 3
+    return rows, off
+
+
+def _fill(args) -> list[tuple[int, int]]:
+    """Decode videos `todo` into the shared temporary store; return (video, frames written)."""
+    tmp, total, rows, paths, short_side, todo = args
+    data = np.memmap(tmp, dtype=np.uint8, mode="r+", shape=(total,))
+    done = []
+    for i in todo:
+        off, n, h, w = rows[i]
+        try:
+            arr = decode_all(paths[i], short_side)
+        except DecodeError:
+            done.append((i, 0))
+            continue
+        if arr.shape[1:3] != (h, w):  # a frame size other than the probe's: treat as failed
+            done.append((i, 0))
+            continue
+        k = min(n, arr.shape[0])  # a header can overstate the count; never understate space
+        data[off:off + k * h * w * 3] = arr[:k].reshape(-1)
+        done.append((i, k))
+    data.flush()
+    return done
+
+
+def build_cache(index: SplitIndex, cache_dir: str | Path, short_side: int, workers: int = 1,
+                progress: bool = True) -> ClipCache:
+    """Open the store for `index` at `short_side`, building it first when missing or stale."""
+    cache_dir = Path(cache_dir)
+    key = store_key(index, short_side)
+    data_path, meta_path = cache_dir / f"clips-{key}.u8", cache_dir / f"clips-{key}.json"
+    if meta_path.is_file() and data_path.is_file():
+        return ClipCache(data_path, json.loads(meta_path.read_text()))
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    rows, total = _layout(index, short_side)
+    tmp = data_path.with_name(f".{data_path.name}.{os.getpid()}.tmp")
+    np.memmap(tmp, dtype=np.uint8, mode="w+", shape=(max(total, 1),)).flush()
+    paths = [v.path for v in index.videos]
+    chunks = [list(range(i, min(i + 16, len(paths)))) for i in range(0, len(paths), 16)]
+    jobs = [(tmp, max(total, 1), rows, paths, short_side, c) for c in chunks]
+    bar = _bar(len(paths), f"caching {index.split} ({len(paths)} videos)", progress)
+    if workers > 1 and len(chunks) > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            results = pool.map(_fill, jobs)
+            for res in results:
+                _record(rows, res, bar)
+    else:
+        for job in jobs:
+            _record(rows, _fill(job), bar)
+    bar.close()
+    os.replace(tmp, data_path)
+    meta = {"short_side": short_side, "split": index.split, "videos": rows,
+            "paths": paths}
+    write_json_atomic(meta_path, meta)
+    return ClipCache(data_path, meta)
+
+
+def _record(rows: list[list[int]], res: Sequence[tuple[int, int]], bar) -> None:
+    for i, k in res:
+        rows[i][1] = k
+    bar.update(len(res))
+
+
+def _bar(total: int, desc: str, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="video", disable=not enabled, leave=False)

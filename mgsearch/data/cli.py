@@ -1,0 +1,100 @@
+"""`mgsearch data synth|info|preview`: make the synthetic set, look at a dataset before training.
+
+    mgsearch data synth data/synth [--clips 4600] [--classes 12] [--frames 32] [--size 64x64]
+    mgsearch data info data/synth [--format folder] [--json]
+    mgsearch data preview experiments/quickstart.yaml --out preview.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from ..errors import ConfigError
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected WIDTHxHEIGHT, e.g. 64x64") from None
+    return w, h
+
+
+def _synth(args) -> int:
+    from .synth import write_synth
+
+    t0 = time.perf_counter()
+    meta = write_synth(args.out, clips=args.clips, classes=args.classes, frames=args.frames,
+                       size=args.size, seed=args.seed, workers=args.workers)
+    print(f"wrote {meta['clips']['train']} train + {meta['clips']['val']} val clips "
+          f"({len(meta['classes'])} classes, {args.frames} frames at "
+          f"{args.size[0]}x{args.size[1]}, {meta['codec']}) to {args.out} "
+          f"in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def _info(args) -> int:
+    from .info import dataset_config_for, dataset_summary, format_summary
+
+    summary = dataset_summary(dataset_config_for(args.target, args.format, args.overrides))
+    if args.json:
+        json.dump(summary, sys.stdout, indent=1)
+        print()
+    else:
+        print(format_summary(summary))
+    return 0
+
+
+def _preview(args) -> int:
+    from ..config import load_config
+    from .info import preview_info, render_preview
+
+    if not args.out.lower().endswith(".png"):
+        raise ConfigError(f"--out {args.out}: write a .png file, e.g. --out preview.png")
+    cfg = load_config(args.config, args.overrides)
+    rows = preview_info(cfg, clips_per_grid=args.clips, seed=args.seed)
+    print(f"wrote {render_preview(rows, args.out)} ({len(rows)} strips)")
+    return 0
+
+
+def register(subparsers) -> None:
+    """Add `data` with its `synth`, `info` and `preview` subcommands."""
+    from ..cli import add_config_args
+
+    data = subparsers.add_parser("data", help="make the synthetic dataset, inspect a dataset",
+                                 description="Video data: generate the embedded synthetic set, "
+                                             "summarize a dataset, preview sampled clips.")
+    sub = data.add_subparsers(dest="data_command", required=True, metavar="COMMAND")
+    p = sub.add_parser("synth", help="write the synthetic action dataset (MP4 files)")
+    p.add_argument("out", metavar="OUT", help="new folder to write, e.g. data/synth")
+    p.add_argument("--clips", type=int, default=4600, help="clips in all (default 4600: "
+                   "4000 train + 600 val)")
+    p.add_argument("--classes", type=int, default=12, help="motion classes, even, 2-12")
+    p.add_argument("--frames", type=int, default=32, help="frames per clip (default 32)")
+    p.add_argument("--size", type=_size, default=(64, 64), metavar="WxH",
+                   help="frame size in pixels (default 64x64)")
+    p.add_argument("--seed", type=int, default=0, help="same seed, same videos (default 0)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="processes (default: one per core, at most 8)")
+    p.set_defaults(func=_synth)
+
+    p = sub.add_parser("info", help="summarize a dataset: classes, clips, skipped files")
+    p.add_argument("target", metavar="ROOT_OR_CONFIG",
+                   help="dataset folder or experiment YAML (its dataset: section)")
+    p.add_argument("--format", choices=("folder", "list", "kinetics", "ssv2", "ucf101",
+                                        "hmdb51", "synthetic"),
+                   help="layout (default: the config's, or folder / synthetic for a folder)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value (with a CONFIG)")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.set_defaults(func=_info)
+
+    p = sub.add_parser("preview", help="draw sampled frames for every grid of a schedule")
+    add_config_args(p)
+    p.add_argument("--out", required=True, metavar="FILE.png", help="image to write")
+    p.add_argument("--clips", type=int, default=1, help="clips per grid (default 1)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_preview)

@@ -1,0 +1,156 @@
+"""PyAV decoding: probe a file once, then decode only the frames a clip needs.
+
+Frame indices count decoded frames from the start of the video stream; a frame's index comes from
+its timestamp and the stream's own frame rate. Conversion to RGB (and any downscale) is done by
+PyAV's `reformat` (FFmpeg swscale): measured here, converting a 32-frame 128² H.264 clip to RGB24
+and 64² in swscale costs the same as converting at full size, while full-size RGB plus a torch
+resize costs ~13 ms more per clip (see COMPUTE_NOTES and bench/data_throughput.py).
+"""
+
+from __future__ import annotations
+
+import math
+from contextlib import contextmanager
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Optional, Sequence
+
+import av
+import numpy as np
+
+
+class DecodeError(RuntimeError):
+    """A video that cannot be read (missing stream, truncated, unsupported codec)."""
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What the index pass learns about one file without decoding all of it."""
+
+    frames: int  # decodable frames (counted or from the container), >= 1
+    fps: float  # the stream's average frame rate, frames per second
+    width: int
+    height: int
+    duration_s: float
+    codec: str
+
+
+def _fps(stream) -> float:
+    rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+    return float(rate) if rate else 25.0  # 25 fps: FFmpeg's own fallback when nothing is stored
+
+
+def probe(path: str) -> VideoInfo:
+    """Open `path`, check it holds a decodable video stream, and count its frames.
+
+    Raises DecodeError with the reason (audio-only, empty, unreadable, unsupported codec)."""
+    try:
+        with _video(path, 1) as (container, stream):
+            fps = _fps(stream)
+            first = next(iter(container.decode(stream)), None)
+            if first is None:
+                raise DecodeError("no decodable frame (empty or truncated)")
+            frames = int(stream.frames or 0)
+            duration = (float(stream.duration * stream.time_base) if stream.duration
+                        else (container.duration or 0) / av.time_base)
+            if frames <= 0:  # WebM and some MKV files store no frame count: estimate it
+                frames = max(1, int(math.floor(duration * fps + 0.5)))
+            if duration <= 0:
+                duration = frames / fps
+            return VideoInfo(frames, fps, first.width, first.height, duration,
+                             stream.codec_context.name)
+    except DecodeError:
+        raise
+    except (av.FFmpegError, OSError, StopIteration, ValueError) as err:
+        raise DecodeError(f"unreadable: {type(err).__name__}: {err}") from None
+
+
+def _set_threads(stream, threads: int) -> None:
+    if threads != 1:  # one thread is FFmpeg's default; 0 lets it pick per core
+        stream.thread_type = "AUTO"
+        stream.codec_context.thread_count = threads
+
+
+@contextmanager
+def _video(path: str, threads: int):
+    """(container, first video stream) of `path`; DecodeError when it has no video stream."""
+    with av.open(str(path)) as container:
+        if not container.streams.video:
+            raise DecodeError("no video stream (audio-only or not a video)")
+        stream = container.streams.video[0]
+        _set_threads(stream, threads)
+        yield container, stream
+
+
+def scaled_size(width: int, height: int, short_side: Optional[int]) -> tuple[int, int]:
+    """(w, h) with the short side at most `short_side` (never upscaled), aspect ratio kept."""
+    if short_side is None or min(width, height) <= short_side:
+        return width, height
+    k = short_side / min(width, height)
+    return max(2, int(round(width * k))), max(2, int(round(height * k)))
+
+
+def _rgb(frame, short_side: Optional[int]) -> np.ndarray:
+    w, h = scaled_size(frame.width, frame.height, short_side)
+    return frame.to_ndarray(format="rgb24", width=w, height=h)
+
+
+def decode_frames(path: str, indices: Sequence[int], short_side: Optional[int] = None,
+                  threads: int = 1) -> np.ndarray:
+    """Frames `indices` (any order, repeats allowed) as uint8 `len(indices) x H x W x 3` RGB.
+
+    Seeks to the keyframe before the first wanted frame and stops after the last. Indices past
+    the frames the file really holds get its last frame (frame counts in headers can overstate).
+    `short_side` downscales in swscale during conversion. Raises DecodeError."""
+    want = sorted(set(int(i) for i in indices))
+    if not want:
+        raise ValueError("decode_frames needs at least one frame index")
+    got: dict[int, np.ndarray] = {}
+    try:
+        with _video(path, threads) as (container, stream):
+            fps, tb = _fps(stream), stream.time_base or Fraction(1, 1000)
+            start_pts = stream.start_time or 0
+            if want[0] > 0:  # seek lands on the keyframe at or before this timestamp
+                container.seek(start_pts + int(want[0] / fps / tb), stream=stream, backward=True)
+            needed, hi = set(want), want[-1]
+            counter, tail = None, None  # tail: the latest frame, for indices past the real end
+            for frame in container.decode(stream):
+                if frame.pts is None:
+                    idx = 0 if counter is None else counter + 1
+                else:
+                    idx = int(round(float((frame.pts - start_pts) * tb) * fps))
+                counter, tail = idx, frame
+                if idx > hi:
+                    tail = None
+                    break
+                if idx in needed:  # only wanted frames pay for the RGB conversion
+                    got[idx] = _rgb(frame, short_side)
+            if tail is not None and counter not in got:  # the file ended before `hi`
+                got[counter] = _rgb(tail, short_side)
+    except DecodeError:
+        raise
+    except (av.FFmpegError, OSError, ValueError) as err:
+        raise DecodeError(f"{type(err).__name__}: {err}") from None
+    if not got:
+        raise DecodeError(f"no frame decoded at or after index {want[0]} (truncated?)")
+    # A frame that did not decode (past the real end when a header overstates the count, or a
+    # gap in the timestamps) is replaced by the nearest earlier decoded one.
+    keys = sorted(got)
+    pos = np.searchsorted(keys, np.asarray(indices), side="right") - 1
+    return np.stack([got[keys[max(p, 0)]] for p in pos])
+
+
+def decode_all(path: str, short_side: Optional[int] = None, threads: int = 1) -> np.ndarray:
+    """Every frame of `path` as uint8 `T x H x W x 3` (for the cache). Raises DecodeError."""
+    frames = []
+    try:
+        with _video(path, threads) as (container, stream):
+            for frame in container.decode(stream):
+                frames.append(_rgb(frame, short_side))
+    except (av.FFmpegError, OSError, ValueError) as err:
+        if not frames:
+            raise DecodeError(f"{type(err).__name__}: {err}") from None
+        # A truncated tail: keep what decoded (the index records the real frame count).
+    if not frames:
+        raise DecodeError("no decodable frame (empty or truncated)")
+    return np.stack(frames)

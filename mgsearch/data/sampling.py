@@ -1,0 +1,89 @@
+"""Where a clip comes from on a grid: frame indices in time, a square box in space.
+
+Temporal (DESIGN.md "Resampling"): a grid asks for `t` frames with a frame stride in
+[min_stride, max_stride] source frames; training draws the stride per clip and a random start,
+evaluation uses the smallest stride and the centre (or `k` uniformly spaced starts). A video
+shorter than the span is padded by repeating its last frame (`pad`, the default: motion never
+jumps backwards, which matters for direction classes) or wrapped around (`loop`).
+
+Spatial: training resizes the short side to a scale drawn from
+[round(jitter_min * s / S), jitter_max] and crops `s x s` at a random place, flipped half the
+time; evaluation resizes to `test_scale * s / S` and crops the centre. Both are expressed as a box
+in source pixels that `transform.py` resamples to `s x s` for a whole batch at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Box:
+    """A square region of a frame in source pixels (float), and whether to mirror it."""
+
+    x0: float
+    y0: float
+    side: float
+    flip: bool = False
+
+
+def span(t: int, stride: int) -> int:
+    """Source frames from the first sampled frame to the last, inclusive."""
+    return (t - 1) * stride + 1
+
+
+def draw_stride(min_stride: int, max_stride: int, rng: np.random.Generator | None) -> int:
+    """Training: uniform in [min, max]; evaluation (rng None): the smallest stride."""
+    if rng is None or max_stride <= min_stride:
+        return int(min_stride)
+    return int(rng.integers(min_stride, max_stride + 1))
+
+
+def frame_indices(num_frames: int, t: int, stride: int, start: int,
+                  short_video: Literal["pad", "loop"] = "pad") -> np.ndarray:
+    """`t` source frame indices from `start`, stride `stride`, kept inside [0, num_frames)."""
+    idx = start + stride * np.arange(t, dtype=np.int64)
+    if short_video == "loop":
+        return idx % num_frames
+    return np.minimum(idx, num_frames - 1)
+
+
+def train_start(num_frames: int, clip_span: int, rng: np.random.Generator) -> int:
+    """A uniformly random first frame such that the span fits (0 when it cannot)."""
+    return int(rng.integers(0, max(num_frames - clip_span, 0) + 1))
+
+
+def eval_starts(num_frames: int, clip_span: int, k: int = 1) -> list[int]:
+    """`k` first frames spread evenly; k=1 is the centred clip."""
+    room = max(num_frames - clip_span, 0)
+    if k == 1:
+        return [room // 2]
+    return [int(round(room * i / (k - 1))) for i in range(k)]
+
+
+def scale_range(s: int, default_crop: int, jitter: tuple[int, int]) -> tuple[int, int]:
+    """Short-side resize range at crop `s`: the lower bound scales by s/S, never below s."""
+    lo = max(s, int(round(jitter[0] * s / default_crop)))
+    return lo, max(lo, int(jitter[1]))
+
+
+def train_box(width: int, height: int, s: int, default_crop: int, jitter: tuple[int, int],
+              rng: np.random.Generator, hflip: bool) -> Box:
+    """Random-scale, random-place square of a `width x height` frame that becomes `s x s`."""
+    lo, hi = scale_range(s, default_crop, jitter)
+    scale = int(rng.integers(lo, hi + 1))  # short side after the (virtual) resize, pixels
+    side = s * min(width, height) / scale  # the crop's side in source pixels
+    x0 = float(rng.uniform(0.0, width - side))
+    y0 = float(rng.uniform(0.0, height - side))
+    flip = bool(hflip and rng.random() < 0.5)
+    return Box(x0, y0, side, flip)
+
+
+def centre_box(width: int, height: int, s: int, default_crop: int, test_scale: int) -> Box:
+    """The centre square that becomes `s x s` after resizing the short side to test_scale*s/S."""
+    scale = max(s, test_scale * s / default_crop)
+    side = s * min(width, height) / scale
+    return Box((width - side) / 2.0, (height - side) / 2.0, side, False)
