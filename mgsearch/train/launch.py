@@ -64,7 +64,7 @@ def preflight(cfg, baseline: bool) -> None:
 
     from ..cost import check_fits
     from ..schedule import build_schedule
-    from .data import count_train_clips
+    from ..data import count_train_clips
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the workers print the schedule's warnings

@@ -22,7 +22,7 @@ from ..clock import Clock
 from ..cost import compare
 from ..schedule import Schedule, Stage, build_schedule
 from . import checkpoint as ckpt
-from .data import Loaders
+from ..data import Loaders
 from .model import TrainModel
 
 METRICS_FILE = "metrics.jsonl"  # one JSON object per reported epoch, written by rank 0
