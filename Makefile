@@ -18,8 +18,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test,search,notebook]'
 	touch $(STAMP)
 
+# The main job: synthesize the dataset if it is missing, run (or finish) the quickstart search
+# on a local Ray, and write its report.
 demo: $(STAMP)
+	test -f data/synth/synth.json || $(BIN)/mgsearch data synth data/synth
 	$(BIN)/mgsearch schedule experiments/quickstart.yaml
+	$(BIN)/mgsearch search experiments/quickstart.yaml --resume
+	$(BIN)/mgsearch report results/quickstart
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -26,14 +26,14 @@ def main() -> int:
     from mgsearch.config import load_config
     from mgsearch.raycluster import ensure_ray
     from mgsearch.search import max_concurrency, run_search
-    from mgsearch.data import count_train_clips
+    from mgsearch.data import prepare_data
 
     start = time.perf_counter()
     name = f"bench-overhead-{time.strftime('%Y%m%d-%H%M%S')}"
     cfg = load_config(args.config, [*args.overrides, f"search.name={name}"])
     cluster = ensure_ray()
     ray_start = time.perf_counter() - start
-    grid, path = run_search(cfg, clips=count_train_clips(cfg))
+    grid, path = run_search(cfg, clips=prepare_data(cfg))
     wall = time.perf_counter() - start
     clocks = [float((r.metrics or {}).get("time_total_s", 0.0)) for r in grid]
     conc = max_concurrency(cfg, cluster)

@@ -75,10 +75,10 @@ def _add_schedule(sub) -> None:
 def _search(args: argparse.Namespace) -> int:
     from .config import load_config
     from .search import run_search, summarize
-    from .data import count_train_clips
+    from .data import prepare_data
 
     cfg = load_config(args.config, args.overrides)
-    grid, path = run_search(cfg, clips=count_train_clips(cfg), resume=args.resume,
+    grid, path = run_search(cfg, clips=prepare_data(cfg), resume=args.resume,
                             retry_errored=args.retry_errored)
     print(summarize(grid))
     print(f"[mgsearch] experiment folder: {path}")

@@ -21,6 +21,7 @@ _WHERE = {
     "VideoClipDataset": "dataset", "PatchView": "dataset", "GridCollate": "dataset",
     "MultigridBatchSampler": "sampler",
     "Loaders": "loaders", "count_train_clips": "loaders", "open_split": "loaders",
+    "prepare_data": "loaders",
     "write_synth": "synth", "CLASSES": "synth_render",
 }
 

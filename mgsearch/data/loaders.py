@@ -21,12 +21,25 @@ from .index import build_index
 from .sampler import MultigridBatchSampler
 
 
-def open_split(dcfg, split: str, progress: bool = False):
+def open_split(dcfg, split: str, progress: bool = False, workers: int = 1):
     """(SplitIndex, ClipCache or None) for one split of a DatasetConfig."""
     index = build_index(dcfg, split)
-    cache = (build_cache(index, dcfg.cache_dir, dcfg.cache_short_side, workers=1,
+    cache = (build_cache(index, dcfg.cache_dir, dcfg.cache_short_side, workers=workers,
                          progress=progress) if dcfg.cache else None)
     return index, cache
+
+
+def prepare_data(cfg, workers: int | None = None) -> int:
+    """Index both splits and build their caches once, in the calling process and on all its
+    cores, before any trial or worker starts (they then only open the finished stores instead
+    of each decoding everything). Returns the number of training clips."""
+    import os
+
+    d = cfg.dataset
+    n = workers or os.cpu_count() or 1
+    train_index, _ = open_split(d, d.train_split, progress=True, workers=n)
+    open_split(d, d.val_split, progress=True, workers=n)
+    return len(train_index.videos)
 
 
 def full_grid(cfg) -> SimpleNamespace:

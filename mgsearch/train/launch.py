@@ -63,13 +63,13 @@ def preflight(cfg, baseline: bool) -> None:
     import warnings
 
     from ..cost import check_fits
+    from ..data import prepare_data
     from ..schedule import build_schedule
-    from ..data import count_train_clips
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the workers print the schedule's warnings
         sched = build_schedule(cfg, baseline=baseline)
-    check_fits(sched, count_train_clips(cfg))
+    check_fits(sched, prepare_data(cfg))
 
 
 def run_training(cfg, *, baseline: bool = False, name: str | None = None) -> TrainResult:

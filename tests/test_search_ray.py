@@ -1,0 +1,100 @@
+"""A tiny real search end to end: Tune trials of Ray Train runs on real MP4s, interrupted and
+resumed (finished trials are not run again), then the report and the notebook on its folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .conftest import ROOT
+
+pytestmark = [pytest.mark.ray, pytest.mark.slow]
+
+
+def write_config(tmp_path: Path, dataset: dict) -> Path:
+    cfg = {
+        "name": "tinysearch",
+        "shape": {"batch": 4, "frames": 4, "crop": 32, "sampling_rate": 1},
+        "solver": {"base_lr": 0.05, "steps": [0, 2], "max_epoch": 3},
+        "multigrid": {"bn_base_size": 2},
+        "dataset": dataset,
+        "train": {"workers": 0, "storage_path": str(tmp_path / "results"), "precision": "fp32"},
+        "search": {"grid_sets": ["wu2020", "short_only"], "repeats": 1,
+                   "max_concurrent_trials": 1},
+    }
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def finished_runs(exp: Path) -> dict[str, list[int]]:
+    """Epochs each trial's training wrote, by trial id, for trials that reached their end."""
+    out = {}
+    for f in (exp / "train_runs").glob("train-*/metrics.jsonl"):
+        rows = [json.loads(line) for line in f.read_text().splitlines() if line.strip()]
+        if rows and rows[-1]["epoch"] == rows[-1]["max_epoch"]:
+            out[f.parent.name] = [r["epoch"] for r in rows]
+    return out
+
+
+def mgsearch(*args: str, **kw) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    return subprocess.Popen([sys.executable, "-m", "mgsearch.cli", *args], cwd=str(ROOT), env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
+
+
+@pytest.fixture(scope="module")
+def resumed_search(tmp_path_factory, tiny_dataset):
+    tmp = tmp_path_factory.mktemp("search")
+    cfg = write_config(tmp, tiny_dataset)
+    exp = tmp / "results" / "tinysearch"
+    first = mgsearch("search", str(cfg))
+    deadline = time.time() + 300
+    while not finished_runs(exp) and first.poll() is None and time.time() < deadline:
+        time.sleep(0.5)
+    done_before = finished_runs(exp)
+    first.send_signal(signal.SIGINT)  # as a user's Ctrl-C: Tune saves its state and stops
+    log1 = first.communicate(timeout=120)[0]
+    second = mgsearch("search", str(cfg), "--resume")
+    log2 = second.communicate(timeout=600)[0]
+    return {"cfg": cfg, "exp": exp, "done_before": done_before, "log1": log1, "log2": log2,
+            "rc2": second.returncode}
+
+
+def test_resume_finishes_without_rerunning_finished_trials(resumed_search):
+    r = resumed_search
+    assert r["done_before"], "no trial finished before the interrupt:\n" + r["log1"][-3000:]
+    assert r["rc2"] == 0, r["log2"][-3000:]
+    after = finished_runs(r["exp"])
+    assert len(after) == 3  # baseline + wu2020 + short_only
+    for trial, epochs in r["done_before"].items():
+        # A trial that had finished was not trained again: its epochs were written once.
+        assert after[trial] == epochs == sorted(set(epochs)), trial
+    assert "trials:" in r["log2"] and "baseline" in r["log2"]
+
+
+def test_report_on_the_real_search(resumed_search, tmp_path):
+    from mgsearch.cli import main
+
+    assert main(["report", str(resumed_search["exp"]), "--out", str(tmp_path / "rep")]) == 0
+    md = (tmp_path / "rep" / "summary.md").read_text()
+    for name in ("baseline", "wu2020", "short_only"):
+        assert name in md
+    assert (tmp_path / "rep" / "figures" / "accuracy_vs_time.png").exists()
+
+
+def test_notebook_runs_on_the_real_search(resumed_search, tmp_path):
+    from mgsearch.analysis import execute_notebook
+
+    nb = execute_notebook(resumed_search["exp"], out=tmp_path / "executed.ipynb", timeout_s=180)
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert "3 trials, 3 finished" in "".join(o.get("text", "") for o in outputs)
