@@ -234,6 +234,29 @@ class Config:
               f"pick a batch that is a multiple of the worker count")
 
 
+def with_absolute_paths(cfg: Config, base: str | Path | None = None) -> Config:
+    """`cfg` with relative file paths made absolute against `base` (default: the cwd).
+
+    The driver calls this before starting trials or workers: Tune runs each trial in its own
+    folder, so a path relative to where the user typed the command would point elsewhere."""
+    import os
+
+    base = Path(base or os.getcwd())
+
+    def fix(p: Optional[str]) -> Optional[str]:
+        if p is None or "://" in p or os.path.isabs(p):
+            return p
+        return str((base / os.path.expanduser(p)).resolve())
+
+    d = cfg.dataset
+    return dataclasses.replace(
+        cfg,
+        dataset=dataclasses.replace(d, root=fix(d.root), cache_dir=fix(d.cache_dir),
+                                    annotations=fix(d.annotations)),
+        model=dataclasses.replace(cfg.model, weights_path=fix(cfg.model.weights_path)),
+        train=dataclasses.replace(cfg.train, storage_path=fix(cfg.train.storage_path)))
+
+
 def _split_override(text: str) -> tuple[list[str], Any]:
     if "=" not in text:
         raise ConfigError(f"--set {text!r}: expected key=value, e.g. --set solver.base_lr=0.05")

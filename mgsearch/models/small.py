@@ -11,6 +11,7 @@ for CPU speed claims.
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 
@@ -54,7 +55,13 @@ class ResNet3dSmall(nn.Module):
         self.fc = nn.Linear(cin, num_classes)
 
     def forward(self, x):
-        x = self.pool(self.stages(self.stem(x))).flatten(1)
+        # The stem runs in fp32 even under autocast: with bf16 on CPU (torch 2.14.1), a Conv3d
+        # weight gradient on 2-frame clips (kernel 3, padding 1) came out as NaN or ~1e29
+        # (measured; 4+ frames were fine), and multigrid's coarsest grid has 2 frames. Three
+        # input channels make the stem ~10% of the FLOPs, so the cost is small.
+        with torch.autocast(x.device.type, enabled=False):
+            x = self.stem(x.float())
+        x = self.pool(self.stages(x)).flatten(1)
         return self.fc(self.drop(x))
 
 

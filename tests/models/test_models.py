@@ -69,3 +69,16 @@ def test_weights_from_a_local_file_round_trip(tmp_path):
         build_model("resnet3d_small", 7, weights_path=str(tmp_path / "none.pt"))
     with pytest.raises(ConfigError, match="does not fit this model"):
         build_model("x3d_xs", 12, weights_path=str(path))
+
+
+def test_stem_gradients_stay_finite_under_bf16_on_two_frame_clips():
+    """Regression for a measured CPU bf16 fault: a Conv3d weight gradient on 2-frame input
+    came out NaN/1e29; resnet3d_small keeps its stem in fp32 under autocast."""
+    torch.manual_seed(0)
+    net = build_model("resnet3d_small", 12)
+    x = torch.randn(64, 3, 2, 45, 45)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = net(x)
+    torch.nn.functional.cross_entropy(out.float(), torch.randint(0, 12, (64,))).backward()
+    grad = net.stem[0].weight.grad
+    assert torch.isfinite(grad).all() and grad.abs().max() < 1e3
