@@ -57,3 +57,19 @@ def test_mixed_grids_in_one_batch_are_refused():
     with pytest.raises(ValueError, match="one grid"):
         collate_patches([cut_patch(f, Box(0, 0, 16), 16, 0), cut_patch(f, Box(0, 0, 16), 8, 0)],
                         MEAN, STD)
+
+
+def test_matches_grid_sample_bilinear_reference():
+    # The reference: torch's own bilinear sampler with the same box as an affine transform.
+    import torch.nn.functional as F
+
+    frames = _frames(t=2, h=30, w=26, seed=4)
+    box = Box(3.7, 5.2, 17.9, flip=True)
+    clips, _ = collate_patches([cut_patch(frames, box, 12, 0)], (0.0,) * 3, (1.0,) * 3)
+    h, w = frames.shape[1:3]
+    theta = torch.tensor([[[-box.side / w, 0, (2 * box.x0 + box.side) / w - 1],
+                           [0, box.side / h, (2 * box.y0 + box.side) / h - 1]]] * 2)
+    x = torch.from_numpy(frames).permute(0, 3, 1, 2).float() / 255.0
+    grid = F.affine_grid(theta.float(), [2, 3, 12, 12], align_corners=False)
+    ref = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    torch.testing.assert_close(clips[0].permute(1, 0, 2, 3), ref, atol=1e-4, rtol=1e-4)
