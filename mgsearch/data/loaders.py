@@ -11,6 +11,7 @@ disjoint shard of the validation clips per rank, so summed counts cover each cli
 
 from __future__ import annotations
 
+import os
 from types import SimpleNamespace
 
 import torch
@@ -24,8 +25,10 @@ from .sampler import MultigridBatchSampler
 def open_split(dcfg, split: str, progress: bool = False):
     """(SplitIndex, ClipCache or None) for one split of a DatasetConfig."""
     index = build_index(dcfg, split)
-    cache = (build_cache(index, dcfg.cache_dir, dcfg.cache_short_side, workers=1,
-                         progress=progress) if dcfg.cache else None)
+    # Building happens before training starts, so it may use every core.
+    cache = (build_cache(index, dcfg.cache_dir, dcfg.cache_short_side,
+                         workers=min(os.cpu_count() or 1, 8), progress=progress)
+             if dcfg.cache else None)
     return index, cache
 
 
