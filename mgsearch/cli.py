@@ -75,7 +75,7 @@ def _add_schedule(sub) -> None:
 def _search(args: argparse.Namespace) -> int:
     from .config import load_config
     from .search import run_search, summarize
-    from .train.data import count_train_clips
+    from .data import count_train_clips
 
     cfg = load_config(args.config, args.overrides)
     grid, path = run_search(cfg, clips=count_train_clips(cfg), resume=args.resume,
@@ -109,8 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
     register_train(sub)
     _add_search(sub)
     from .analysis.cli import register as register_report
+    from .data.cli import register as register_data
 
     register_report(sub)
+    register_data(sub)
     return parser
 
 

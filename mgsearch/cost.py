@@ -71,6 +71,21 @@ def schedule_cost(schedule: Schedule, clips: int) -> Cost:
     return Cost(clips, schedule.workers, tuple(out))
 
 
+def check_fits(schedule: Schedule, clips: int) -> Cost:
+    """The cost, or a ConfigError if some stage would get no full batch from `clips` clips."""
+    from .errors import ConfigError
+
+    cost = schedule_cost(schedule, clips)
+    for stage, sc in zip(schedule.stages, cost.stages):
+        if sc.iters_per_epoch == 0:
+            batches = [g.global_batch for g in stage.grids]
+            raise ConfigError(
+                f"{schedule.kind} stage {stage.index} needs batches of {batches} clips but the "
+                f"training set has {clips} clips ({clips // schedule.workers} per worker): use "
+                f"more clips, a smaller shape.batch, or a grid set with a smaller largest batch")
+    return cost
+
+
 @dataclass(frozen=True)
 class Comparison:
     """A schedule's cost against the fixed-shape baseline's on the same data and workers."""

@@ -22,7 +22,7 @@ import math
 from pathlib import Path
 
 from .config import Config
-from .cost import compare
+from .cost import check_fits, compare
 from .errors import ConfigError
 from .raycluster import absolute_storage, ensure_ray
 from .schedule import build_schedule
@@ -75,6 +75,7 @@ def predictions(base: Config, point: dict, clips: int) -> dict:
     """What the schedule of `point` predicts, recorded in the trial's config."""
     cfg, baseline = point_config(base, point)
     sched = build_schedule(cfg, baseline=baseline)
+    check_fits(sched, clips)
     cmp = compare(sched, build_schedule(cfg, baseline=True), clips)
     return {"predicted_epochs": sched.max_epoch, "predicted_iterations": cmp.cost.iterations,
             "predicted_compute": cmp.cost.compute,

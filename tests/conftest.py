@@ -29,3 +29,28 @@ def make_config(base: dict | None = None, *overrides: str):
 @pytest.fixture
 def kinetics_cfg():
     return make_config(KINETICS_R50)
+
+
+@pytest.fixture(scope="session")
+def ray_local():
+    """One real local Ray instance for the session (dashboard on: Train needs it)."""
+    import ray
+
+    from mgsearch.raycluster import ensure_ray
+
+    ensure_ray(num_cpus=2, object_store_mb=256)
+    yield ray
+    ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory) -> dict:
+    """A real synthetic set for training tests: 4 classes, 60 clips of 16 frames at 64x64 (MP4),
+    with its decoded-clip cache; returned as a `dataset:` config section."""
+    from mgsearch.data.synth import write_synth
+
+    base = tmp_path_factory.mktemp("tiny")
+    write_synth(base / "synth", clips=60, classes=4, frames=16, size=(64, 64), seed=1,
+                workers=2, progress=False)
+    return {"format": "synthetic", "root": str(base / "synth"),
+            "cache_dir": str(base / "cache"), "jitter_scales": [64, 72], "test_scale": 64}

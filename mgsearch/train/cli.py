@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import sys
+
+from ..errors import ConfigError
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -13,7 +16,14 @@ def _train(args: argparse.Namespace) -> int:
     if args.workers is not None:
         overrides.append(f"train.workers={args.workers}")
     cfg = load_config(args.config, overrides)
-    result = run_training(cfg, baseline=args.baseline, name=args.name)
+    try:
+        result = run_training(cfg, baseline=args.baseline, name=args.name)
+    except Exception as err:  # Ray wraps worker errors; show the cause, not Ray's traceback
+        if isinstance(err, ConfigError):
+            raise
+        last = str(err).strip().splitlines()[-1] if str(err).strip() else type(err).__name__
+        print(f"mgsearch: error: training failed: {last}", file=sys.stderr)
+        return 1
     m = result.metrics
     top1 = f"{m['val_top1']:.1f}%" if "val_top1" in m else "n/a"
     print(f"[mgsearch] done: {'baseline' if args.baseline else cfg.multigrid.grid_set}, "

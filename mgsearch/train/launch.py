@@ -58,7 +58,22 @@ def build_trainer(cfg, *, baseline: bool = False, name: str | None = None,
     ), name, storage
 
 
+def preflight(cfg, baseline: bool) -> None:
+    """Fail before Ray starts anything: schedule, data size and model shapes."""
+    import warnings
+
+    from ..cost import check_fits
+    from ..schedule import build_schedule
+    from ..data import count_train_clips
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the workers print the schedule's warnings
+        sched = build_schedule(cfg, baseline=baseline)
+    check_fits(sched, count_train_clips(cfg))
+
+
 def run_training(cfg, *, baseline: bool = False, name: str | None = None) -> TrainResult:
+    preflight(cfg, baseline)
     ensure_ray()
     start = time.perf_counter()
     trainer, name, storage = build_trainer(cfg, baseline=baseline, name=name)

@@ -22,7 +22,7 @@ from ..clock import Clock
 from ..cost import compare
 from ..schedule import Schedule, Stage, build_schedule
 from . import checkpoint as ckpt
-from .data import Loaders
+from ..data import Loaders
 from .model import TrainModel
 
 METRICS_FILE = "metrics.jsonl"  # one JSON object per reported epoch, written by rank 0
@@ -49,6 +49,8 @@ class WorkerRun:
         self.cfg_hash = ckpt.config_hash(cfg, baseline)
         self.clock = Clock()
         self.device = _device(cfg)
+        # Ray reserves cpus_per_worker CPUs for this worker; torch would otherwise use them all.
+        torch.set_num_threads(max(1, int(cfg.train.cpus_per_worker)))
         torch.manual_seed(cfg.train.seed)  # same init on every rank; DDP also broadcasts it
         with self.clock.other():
             self.loaders = Loaders(cfg, self.schedule, self.rank, self.world)

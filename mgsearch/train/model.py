@@ -28,6 +28,8 @@ class TrainModel:
             ids = [device.index] if device.type == "cuda" else None
             self.net = torch.nn.parallel.DistributedDataParallel(self.module, device_ids=ids)
         self.optimizer = _optimizer(cfg.solver, self.module.parameters())
+        # fp16 needs loss scaling against underflow; bf16 and fp32 do not.
+        self.scaler = torch.amp.GradScaler("cuda") if tc.precision == "fp16" else None
         self._gflops: dict[tuple[int, int], float] = {}
 
     # -- steps -----------------------------------------------------------------------------------
@@ -46,8 +48,13 @@ class TrainModel:
             logits = self.net(self._input(clips))
         loss = F.cross_entropy(logits.float(), labels.to(self.device))
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
+        if self.scaler is None:
+            loss.backward()
+            self.optimizer.step()
+        else:
+            self.scaler.scale(loss).backward()
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
         return float(loss.detach())
 
     def forward(self, clips: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,23 @@
+"""Variable-shape video models, sub-batch BatchNorm, and per-shape cost."""
+
+from .registry import MODELS, build_model, list_models, load_weights
+from .shapes import autocast_context, check_input_shape, gflops_per_clip, prepare_model
+from .small import ResNet3dSmall, X3dXS
+from .subbn import SubBatchNorm3d, convert_to_subbn, merge_bn_stats, set_bn_splits
+
+__all__ = [
+    "MODELS",
+    "ResNet3dSmall",
+    "SubBatchNorm3d",
+    "X3dXS",
+    "autocast_context",
+    "build_model",
+    "check_input_shape",
+    "convert_to_subbn",
+    "gflops_per_clip",
+    "list_models",
+    "load_weights",
+    "merge_bn_stats",
+    "prepare_model",
+    "set_bn_splits",
+]

@@ -1,0 +1,81 @@
+"""Models by name: `build_model("resnet3d_small", num_classes=12)`.
+
+Every model takes `N x 3 x T x H x W` and returns `N x num_classes` logits for any shape its
+downsampling allows (`check_input_shape` refuses the rest before training). torchvision models
+are randomly initialised; initial weights come only from a local file (`weights_path`), never
+from a download.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Callable
+
+import torch
+from torch import nn
+
+from ..errors import ConfigError
+from .small import ResNet3dSmall, X3dXS
+
+
+def _torchvision(name: str) -> Callable[[int], nn.Module]:
+    def build(num_classes: int) -> nn.Module:
+        from torchvision.models import video
+
+        net = getattr(video, name)(weights=None, num_classes=num_classes)
+        if name == "s3d":
+            # Its fixed AvgPool3d((2, 7, 7)) only fits 16 x 224^2 inputs; pool whatever is left.
+            net.avgpool = nn.AdaptiveAvgPool3d(1)
+        return net
+
+    return build
+
+
+MODELS: dict[str, Callable[[int], nn.Module]] = {
+    "resnet3d_small": lambda k: ResNet3dSmall(k),
+    "x3d_xs": lambda k: X3dXS(k),
+    **{n: _torchvision(n) for n in ("r3d_18", "mc3_18", "r2plus1d_18", "s3d")},
+}
+
+
+def list_models() -> list[str]:
+    return sorted(MODELS)
+
+
+def build_model(name: str, num_classes: int, *, weights_path: str | None = None) -> nn.Module:
+    if name not in MODELS:
+        import difflib
+
+        close = difflib.get_close_matches(name, MODELS, 1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        raise ConfigError(f"model.name = {name!r} is unknown; {hint}known: {', '.join(list_models())}")
+    if num_classes < 1:
+        raise ConfigError(f"num_classes = {num_classes}: the dataset has no classes")
+    net = MODELS[name](num_classes)
+    if weights_path:
+        load_weights(net, weights_path)
+    return net
+
+
+def load_weights(net: nn.Module, path: str) -> None:
+    """Load a local state dict (or an mgsearch checkpoint's model); a classifier head whose
+    shape differs (another number of classes) is skipped with a warning and stays random."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise ConfigError(f"model.weights_path = {path!r} not found; give a local .pt file or "
+                          f"null for random initialisation") from None
+    if isinstance(state, dict) and isinstance(state.get("model"), dict):
+        state = state["model"]
+    own = net.state_dict()
+    unknown = [k for k in state if k not in own]
+    if unknown:
+        raise ConfigError(f"model.weights_path = {path!r} does not fit this model: {len(unknown)} "
+                          f"unknown keys such as {unknown[0]!r}; use weights saved from the same "
+                          f"model name")
+    skipped = [k for k, v in state.items() if own[k].shape != v.shape]
+    if skipped:
+        warnings.warn(f"weights {path}: skipped {len(skipped)} tensors of another shape "
+                      f"({', '.join(skipped[:3])}); a new head for this number of classes",
+                      stacklevel=2)
+    net.load_state_dict({k: v for k, v in state.items() if k not in skipped}, strict=False)

@@ -1,0 +1,127 @@
+"""Multigrid training on a real local Ray: DDP workers, shapes as scheduled, a killed worker
+resumed at the same schedule position, the baseline through the same loop. Real MP4 files."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from mgsearch.schedule import build_schedule
+from mgsearch.train.launch import run_training
+
+from ..conftest import make_config
+
+pytestmark = [pytest.mark.ray, pytest.mark.slow]
+
+
+def rows(run_dir):
+    path = os.path.join(run_dir, "metrics.jsonl")
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def expected_position(sched, epoch_done: int):
+    stage = sched.stage_at(epoch_done - 1)
+    return stage.index, stage.grids[-1].t, stage.grids[-1].s, stage.global_batch
+
+
+def _raw(cfg) -> dict:
+    from mgsearch.configtypes import to_dict
+
+    return to_dict(cfg)
+
+
+def two_stage_cfg(tiny_dataset, tmp_path, **train):
+    """Long cycle [(1/2, 1/2)] + short cycle on 4 frames x 32 px: one coarse stage, then the
+    full shape (fine-tuning); B=4 over 2 workers."""
+    return make_config({
+        "name": "raytest",
+        "shape": {"batch": 4, "frames": 4, "crop": 32, "sampling_rate": 1},
+        "solver": {"base_lr": 0.05, "steps": [0, 2], "max_epoch": 4, "policy": "steps"},
+        "multigrid": {"grid_set": "custom", "long_cycle_factors": [[0.5, 0.5], [1, 1]],
+                      "short_cycle_factors": [0.5, 0.7071], "bn_base_size": 2, "epoch_factor": 1.0},
+        "dataset": tiny_dataset,
+        "train": {"workers": 2, "storage_path": str(tmp_path), "precision": "fp32", **train},
+    })
+
+
+def test_two_workers_follow_the_schedule(ray_local, tiny_dataset, tmp_path):
+    cfg = two_stage_cfg(tiny_dataset, tmp_path)
+    sched = build_schedule(cfg)
+    assert len({s.shape for s in sched.stages}) >= 2  # the shapes really change
+    result = run_training(cfg, name="follow")
+    got = rows(result.run_dir)
+    assert [r["epoch"] for r in got] == list(range(1, sched.max_epoch + 1))
+    for r in got:
+        assert (r["stage"], r["shape_t"], r["shape_s"], r["global_batch"]) == \
+            expected_position(sched, r["epoch"])
+        assert r["lr"] == pytest.approx(sched.lr_at_iter(r["epoch"] - 1, r["iterations_epoch"] - 1,
+                                                         r["iterations_epoch"]))
+    assert "val_top1" in got[-1] and got[-1]["time_total_s"] > 0
+    assert got[-1]["time_total_s"] == pytest.approx(
+        sum(got[-1][k] for k in ("time_train_s", "time_eval_s", "time_data_wait_s", "time_other_s")))
+
+
+def test_killed_worker_resumes_at_the_same_position(ray_local, tiny_dataset, tmp_path):
+    from ray.util.state import list_actors
+
+    # Larger clips and more epochs than the other tests, so the kill lands mid-run.
+    cfg = two_stage_cfg(tiny_dataset, tmp_path, max_failures=1)
+    cfg = make_config({**_raw(cfg), "shape": {"batch": 4, "frames": 8, "crop": 64,
+                                              "sampling_rate": 1},
+                       "solver": {"base_lr": 0.05, "steps": [0, 4], "max_epoch": 8}})
+    sched = build_schedule(cfg)
+    run_dir = os.path.join(str(tmp_path), "killed")
+    out = {}
+    thread = threading.Thread(target=lambda: out.update(r=run_training(cfg, name="killed")))
+    thread.start()
+    deadline = time.time() + 240
+    while len(rows(run_dir)) < 2 and time.time() < deadline:
+        time.sleep(0.2)
+    assert len(rows(run_dir)) >= 2, "the run did not get to epoch 2"
+    time.sleep(1.0)  # past the controller's poll, so epoch 2's checkpoint is registered
+    workers = [a for a in list_actors(filters=[("class_name", "=", "RayTrainWorker"),
+                                               ("state", "=", "ALIVE")])]
+    assert workers
+    os.kill(workers[-1].pid, signal.SIGKILL)
+    thread.join(timeout=300)
+    assert "r" in out, "the run did not finish after the restart"
+    got = rows(run_dir)
+    epochs = [r["epoch"] for r in got]
+    assert epochs[-1] == sched.max_epoch
+    assert epochs != sorted(set(epochs)) or len(epochs) > sched.max_epoch, \
+        "no epoch was repeated: the kill did not cause a restart"
+    # Every report, before and after the restart, sits where the schedule says.
+    for r in got:
+        assert (r["stage"], r["shape_t"], r["shape_s"], r["global_batch"]) == \
+            expected_position(sched, r["epoch"])
+    # After the restart the clock continues from the checkpoint's value, not from zero.
+    restart = next(i for i in range(1, len(epochs)) if epochs[i] <= epochs[i - 1])
+    assert got[restart]["time_total_s"] > got[0]["time_total_s"] * 0.5
+    assert got[restart]["clips_seen"] > got[restart]["global_batch"]
+
+
+def test_loss_falls_and_baseline_shares_the_loop(ray_local, tiny_dataset, tmp_path):
+    cfg = make_config({
+        "name": "learn",
+        "shape": {"batch": 4, "frames": 4, "crop": 32, "sampling_rate": 1},
+        "solver": {"base_lr": 0.02, "steps": [0], "max_epoch": 6, "optimizer": "adamw",
+                   "weight_decay": 0.0},
+        "multigrid": {"grid_set": "baseline"},
+        "dataset": tiny_dataset,
+        "train": {"workers": 0, "storage_path": str(tmp_path), "precision": "fp32",
+                  "eval_period": 3},
+    })
+    result = run_training(cfg, baseline=True, name="learn")
+    got = rows(result.run_dir)
+    assert {r["kind"] for r in got} == {"baseline"}
+    assert {(r["shape_t"], r["shape_s"]) for r in got} == {(4, 32)}
+    assert got[-1]["train_loss"] < got[0]["train_loss"]
+    assert [r["epoch"] for r in got if "val_top1" in r] == [3, 6]
