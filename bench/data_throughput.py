@@ -8,14 +8,16 @@ For every distinct grid (t frames, s crop, per-worker batch b) it measures
 The target is <= 5% data-wait at every shape with the configuration training uses (cache on,
 0 workers). One warm-up batch per measurement is not counted (worker start, first decode).
 
-    python bench/data_throughput.py experiments/quickstart.yaml              # full run
-    python bench/data_throughput.py experiments/quickstart.yaml --batches 2 --shapes 2 \
-        --workers 0 --clips 240 --model r3d_18                              # quick smoke run
+    mgsearch data synth data/synth                                # once: the quickstart's data
+    python bench/data_throughput.py experiments/quickstart.yaml --json bench/data_throughput.json
+    python bench/data_throughput.py experiments/quickstart.yaml --batches 3 --workers 0 1 \
+        --threads 1                                                # the smaller run, ~3 min
 
-The model comes from `mgsearch.models.build_model(NAME, num_classes=K)`; while that package is
-missing, a torchvision video model of the same name (r3d_18, mc3_18, r2plus1d_18) stands in.
-The dataset is `dataset.root` of the config; when it does not exist a synthetic set of `--clips`
-clips is generated into a temporary folder first.
+The first run also builds the decoded-clip cache (every core). The model is
+`mgsearch.models.build_model(--model, num_classes=12)`, stepped like the training loop (bf16
+autocast, channels_last_3d, `--threads` torch threads). The dataset is `dataset.root` of the
+config; when it does not exist a synthetic set of `--clips` clips is generated into a temporary
+folder first. The `model` column of `files` rows repeats the step time measured with the cache.
 """
 
 from __future__ import annotations
@@ -32,19 +34,10 @@ import torch
 from mgsearch.config import load_config
 from mgsearch.data.loaders import Loaders
 from mgsearch.data.synth import write_synth
+from mgsearch.models import build_model
 from mgsearch.schedule import build_schedule
 
 WAIT_TARGET = 0.05  # fraction of a training step spent waiting for data
-
-
-def build_model(name: str, num_classes: int) -> torch.nn.Module:
-    try:
-        from mgsearch.models import build_model as registry
-    except ImportError:
-        import torchvision.models.video as tv  # stand-in until mgsearch.models lands
-
-        return getattr(tv, name)(num_classes=num_classes)
-    return registry(name, num_classes=num_classes)
 
 
 def make_step(model: torch.nn.Module, precision: str, channels_last: bool):

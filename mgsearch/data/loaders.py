@@ -11,6 +11,7 @@ disjoint shard of the validation clips per rank, so summed counts cover each cli
 
 from __future__ import annotations
 
+import os
 from types import SimpleNamespace
 
 import torch

@@ -1,10 +1,10 @@
 """Turn cut uint8 patches into a normalized float batch, one resampling call per batch.
 
 A loader item carries only the integer-aligned patch around its crop box (so workers move little
-data); the collate step pads the patches of a batch to one size and resamples every crop to
-`s x s` with a single batched bilinear `grid_sample` (one affine per clip: scale, shift, mirror).
-COMPUTE_NOTES measured clip-by-clip resizing at 34% data-wait for 64x4x32² batches; one call
-per batch removes the per-clip overhead.
+data); the collate step resizes each crop on uint8 into one preallocated uint8 batch and
+normalizes the batch in one pass. COMPUTE_NOTES measured float clip-by-clip resizing at 34%
+data-wait for 64x4x32² batches; a batched float `affine_grid` + `grid_sample` spent 35 ms per
+8x16x64² batch building its sampling grid alone (both tried here first).
 """
 
 from __future__ import annotations
@@ -40,38 +40,47 @@ def cut_patch(frames: np.ndarray, box: Box, size: int, label: int) -> Patch:
     return Patch(patch, Box(box.x0 - x0, box.y0 - y0, box.side, box.flip), size, label)
 
 
-def _theta(box: Box, canvas_w: int, canvas_h: int) -> list[list[float]]:
-    # Output pixel centre u in [-1, 1] maps to source x = x0 + side * (u + 1) / 2 (pixel-edge
-    # coordinates); grid_sample (align_corners=False) wants 2 * x / canvas - 1.
-    ax = box.side / canvas_w
-    bx = (2.0 * box.x0 + box.side) / canvas_w - 1.0
-    ay = box.side / canvas_h
-    by = (2.0 * box.y0 + box.side) / canvas_h - 1.0
-    return [[-ax if box.flip else ax, 0.0, bx], [0.0, ay, by]]
+def _pixel_box(box: Box, height: int, width: int) -> tuple[int, int, int]:
+    """`box` rounded to whole pixels (x0, y0, side), kept inside a height x width patch."""
+    side = max(1, min(int(round(box.side)), height, width))
+    x0 = min(max(int(round(box.x0)), 0), width - side)
+    y0 = min(max(int(round(box.y0)), 0), height - side)
+    return x0, y0, side
 
 
 def collate_patches(patches: Sequence[Patch], mean: Sequence[float], std: Sequence[float]
                     ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(clips float N x 3 x t x s x s normalized, labels int64 N) from same-grid patches."""
+    """(clips float N x 3 x t x s x s normalized, labels int64 N) from patches of one grid.
+
+    Each crop box is rounded to whole pixels (at most half a pixel off, as in a resize-then-
+    crop pipeline) and resized to s x s by torch's bilinear uint8 kernel (align_corners=False,
+    no antialiasing, as the multigrid reference implementation resizes); flips are a reversed
+    view. Normalization then runs once over the whole uint8 batch. The clips tensor has
+    channels_last_3d strides (memory N, t, s, s, 3), the layout the CPU model runs in.
+    Measured CPU per 16x64² clip: 0.12 ms for the uint8 resize against 2 ms for bilinear
+    gathers in numpy and 8 ms for a batched affine_grid + grid_sample in float."""
     if not patches:
         raise ValueError("collate_patches needs at least one clip")
     s, t = patches[0].size, patches[0].frames.shape[0]
     if any(p.size != s or p.frames.shape[0] != t for p in patches):
         raise ValueError("a batch must hold clips of one grid (same t and s)")
-    ph = max(p.frames.shape[1] for p in patches)
-    pw = max(p.frames.shape[2] for p in patches)
-    canvas = np.zeros((len(patches), t, ph, pw, 3), dtype=np.uint8)
-    for i, p in enumerate(patches):
-        canvas[i, :, :p.frames.shape[1], :p.frames.shape[2]] = p.frames
     n = len(patches)
-    x = torch.from_numpy(canvas).view(n * t, ph, pw, 3).permute(0, 3, 1, 2).float()
-    theta = torch.tensor([_theta(p.box, pw, ph) for p in patches], dtype=torch.float32)
-    theta = theta.repeat_interleave(t, dim=0)  # one affine per frame of each clip
-    grid = F.affine_grid(theta, [n * t, 3, s, s], align_corners=False)
-    out = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
-    out = out.view(n, t, 3, s, s).permute(0, 2, 1, 3, 4)  # N x C x T x H x W
-    m = torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1, 1) * 255.0
-    sd = torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1, 1) * 255.0
-    clips = ((out - m) / sd).contiguous()
+    batch = np.empty((n, t, s, s, 3), dtype=np.uint8)
+    for i, p in enumerate(patches):
+        x0, y0, side = _pixel_box(p.box, *p.frames.shape[1:3])
+        crop = p.frames[:, y0:y0 + side, x0:x0 + side]
+        if side != s:
+            small = F.interpolate(torch.from_numpy(np.ascontiguousarray(crop)).permute(0, 3, 1, 2),
+                                  size=(s, s), mode="bilinear", align_corners=False)
+            crop = small.permute(0, 2, 3, 1).numpy()  # t, s, s, 3 (its memory order)
+        batch[i] = crop[:, :, ::-1] if p.box.flip else crop
+    # (x / 255 - mean) / std as one multiply-add over rows of s*3 values: numpy is slow on a
+    # trailing axis of length 3, fast on long rows.
+    scale = np.tile(1.0 / (255.0 * np.asarray(std, dtype=np.float32)), s)
+    shift = np.tile(-np.asarray(mean, dtype=np.float32) / np.asarray(std, dtype=np.float32), s)
+    out = batch.astype(np.float32).reshape(-1, s * 3)
+    out *= scale
+    out += shift
+    clips = torch.from_numpy(out.reshape(n, t, s, s, 3)).permute(0, 4, 1, 2, 3)
     labels = torch.tensor([p.label for p in patches], dtype=torch.int64)
     return clips, labels

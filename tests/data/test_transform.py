@@ -21,6 +21,11 @@ def _as_uint8(clip: torch.Tensor) -> np.ndarray:
     return (x * 255).round().permute(1, 2, 3, 0).numpy()
 
 
+def test_clips_are_channels_last_3d():
+    clips, _ = collate_patches([cut_patch(_frames(), Box(0, 0, 20), 8, 0)] * 2, MEAN, STD)
+    assert clips.is_contiguous(memory_format=torch.channels_last_3d)
+
+
 def test_identity_box_returns_the_pixels_normalized():
     frames = _frames()
     clips, labels = collate_patches([cut_patch(frames, Box(2, 3, 16), 16, 7)], MEAN, STD)
@@ -57,3 +62,16 @@ def test_mixed_grids_in_one_batch_are_refused():
     with pytest.raises(ValueError, match="one grid"):
         collate_patches([cut_patch(f, Box(0, 0, 16), 16, 0), cut_patch(f, Box(0, 0, 16), 8, 0)],
                         MEAN, STD)
+
+
+def test_matches_torch_bilinear_resize_of_the_rounded_box():
+    # The reference: crop the box rounded to whole pixels, resize in float with torch, mirror.
+    import torch.nn.functional as F
+
+    frames = _frames(t=2, h=30, w=26, seed=4)
+    box = Box(3.7, 5.2, 17.9, flip=True)  # rounds to x 4, y 5, side 18
+    clips, _ = collate_patches([cut_patch(frames, box, 12, 0)], (0.0,) * 3, (1.0,) * 3)
+    crop = torch.from_numpy(frames[:, 5:23, 4:22]).permute(0, 3, 1, 2).float()
+    ref = F.interpolate(crop, size=(12, 12), mode="bilinear", align_corners=False).flip(-1)
+    got = clips[0].permute(1, 0, 2, 3) * 255.0
+    assert (got - ref).abs().max() <= 1.0 + 1e-3  # uint8 resize: within one grey level
