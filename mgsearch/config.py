@@ -94,6 +94,9 @@ class MultigridConfig:
     short_cycle_factors: Optional[tuple[float, float]] = None  # spatial factors of S, custom only
     epoch_factor: float = 1.5  # total multigrid epochs = max_epoch * epoch_factor
     bn_base_size: int = 8  # clips per BatchNorm statistics group (sub-batch BN)
+    # How a stage's LR follows its long-cycle batch b_rel: linear (the paper's, for SGD),
+    # sqrt (the usual rule for Adam-type optimizers), or none.
+    lr_scaling: Literal["linear", "sqrt", "none"] = "linear"
     eval_freq: int = 3  # evaluations per long-cycle stage (eval/checkpoint epochs)
 
     def __post_init__(self) -> None:

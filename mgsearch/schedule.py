@@ -295,19 +295,23 @@ def _long_cycle(b: _Builder) -> Schedule:
 
     # 4. LR: step LR times the stage's long-cycle batch; fine-tuning split in two halves, the
     #    first at the previous stage's rate.
+    scaling = {"linear": lambda b: float(b), "sqrt": math.sqrt, "none": lambda b: 1.0}[
+        mg.lr_scaling]
+
     def shape3(p) -> tuple[int, int, int]:
         return (int(p[1][0]), int(p[1][1]), int(p[1][2]))
 
     raw, start = [], 0
     for i, p in enumerate(plan[:-1]):
-        raw.append(("train", p[0], shape3(p), start, ends[i], sv.relative_lr(p[0]) * p[1][0], True))
+        raw.append(("train", p[0], shape3(p), start, ends[i],
+                    sv.relative_lr(p[0]) * scaling(p[1][0]), True))
         start = ends[i]
     ft = plan[-1]
     mid = (start + ends[-1]) // 2
-    first_half = raw[-1][5] if sv.policy == "steps" else sv.relative_lr(ft[0]) * ft[1][0]
+    first_half = raw[-1][5] if sv.policy == "steps" else sv.relative_lr(ft[0]) * scaling(ft[1][0])
     raw.append(("fine_tune", ft[0], shape3(ft), start, mid, first_half, True))
     raw.append(("fine_tune", ft[0], shape3(ft), mid, ends[-1],
-                sv.relative_lr(ft[0]) * ft[1][0], True))
+                sv.relative_lr(ft[0]) * scaling(ft[1][0]), True))
     max_epoch = ends[-1]
     evals = _per_stage(max_epoch, ends, mg.eval_freq)
     return b.finish("multigrid", max_epoch, raw, evals, evals)

@@ -169,3 +169,15 @@ def test_workers_split_the_global_batch():
 ])
 def test_batches_per_epoch(n, sizes, expected):
     assert batches_per_epoch(n, sizes) == expected
+
+
+def test_lr_scaling_rules():
+    base = {"solver": {"steps": [0, 8, 12], "max_epoch": 16}}
+    import math as _m
+    for rule, f in (("linear", float), ("sqrt", _m.sqrt), ("none", lambda b: 1.0)):
+        cfg = make_config({**base, "multigrid": {"lr_scaling": rule}})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sched = build_schedule(cfg)
+        s0 = sched.stages[0]
+        assert s0.lr_scale == pytest.approx(f(s0.shape[0]))

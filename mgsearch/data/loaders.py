@@ -34,7 +34,6 @@ def prepare_data(cfg, workers: int | None = None) -> int:
     """Index both splits and build their caches once, in the calling process and on all its
     cores, before any trial or worker starts (they then only open the finished stores instead
     of each decoding everything). Returns the number of training clips."""
-    import os
 
     d = cfg.dataset
     n = workers or os.cpu_count() or 1
