@@ -73,11 +73,11 @@ def _add_schedule(sub) -> None:
 
 
 def _search(args: argparse.Namespace) -> int:
-    from .config import load_config, with_absolute_paths
+    from .config import load_config
     from .search import run_search, summarize
     from .data import prepare_data
 
-    cfg = with_absolute_paths(load_config(args.config, args.overrides))
+    cfg = load_config(args.config, args.overrides)
     grid, path = run_search(cfg, clips=prepare_data(cfg), resume=args.resume,
                             retry_errored=args.retry_errored)
     print(summarize(grid))

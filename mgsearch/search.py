@@ -21,7 +21,7 @@ import itertools
 import math
 from pathlib import Path
 
-from .config import Config
+from .config import Config, with_absolute_paths
 from .cost import check_fits, compare
 from .errors import ConfigError
 from .raycluster import absolute_storage, ensure_ray
@@ -242,7 +242,9 @@ def build_tuner(cfg: Config, *, clips: int, resume: bool = False, retry_errored:
 
 
 def run_search(cfg: Config, *, clips: int, resume: bool = False, retry_errored: bool = False):
-    """Run (or continue) the search; returns Tune's ResultGrid and the experiment folder."""
+    """Run (or continue) the search; returns Tune's ResultGrid and the experiment folder.
+    Relative paths in `cfg` are taken from the current directory (trials run elsewhere)."""
+    cfg = with_absolute_paths(cfg)
     tuner, path = build_tuner(cfg, clips=clips, resume=resume, retry_errored=retry_errored)
     return tuner.fit(), path
 

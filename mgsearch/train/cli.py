@@ -9,13 +9,13 @@ from ..errors import ConfigError
 
 
 def _train(args: argparse.Namespace) -> int:
-    from ..config import load_config, with_absolute_paths
+    from ..config import load_config
     from .launch import run_training
 
     overrides = list(args.overrides)
     if args.workers is not None:
         overrides.append(f"train.workers={args.workers}")
-    cfg = with_absolute_paths(load_config(args.config, overrides))
+    cfg = load_config(args.config, overrides)
     try:
         result = run_training(cfg, baseline=args.baseline, name=args.name)
     except Exception as err:  # Ray wraps worker errors; show the cause, not Ray's traceback

@@ -73,6 +73,10 @@ def preflight(cfg, baseline: bool) -> None:
 
 
 def run_training(cfg, *, baseline: bool = False, name: str | None = None) -> TrainResult:
+    """One run; relative paths in `cfg` are taken from the current directory."""
+    from ..config import with_absolute_paths
+
+    cfg = with_absolute_paths(cfg)
     preflight(cfg, baseline)
     ensure_ray()
     start = time.perf_counter()
