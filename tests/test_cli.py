@@ -17,7 +17,7 @@ def test_schedule_table(capsys):
     assert main(["schedule", QUICKSTART]) == 0
     out = capsys.readouterr().out
     assert "grid set wu2020" in out and "predicted speed-up" in out
-    assert "8·4·45²" in out  # the coarsest long-cycle shape of the quickstart
+    assert "8·2·34²" in out  # the coarsest long-cycle shape of the quickstart (8 x 8 x 48²)
 
 
 def test_schedule_json_schema(capsys):
@@ -40,7 +40,7 @@ def test_set_overrides_reach_the_schedule(capsys):
     assert main(["schedule", QUICKSTART, "--json", "--set", "multigrid.grid_set=short_only"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["grid_set"] == "short_only"
-    assert {tuple(s["shape"]) for s in doc["stages"]} == {(1, 16, 64)}
+    assert {tuple(s["shape"]) for s in doc["stages"]} == {(1, 8, 48)}
 
 
 def test_slowfast_config(tmp_path, capsys):

@@ -23,7 +23,8 @@ def test_quickstart_loads_into_frozen_typed_sections():
     assert isinstance(cfg, Config)
     assert cfg.name == "quickstart"
     assert cfg.shape.batch == 8 and isinstance(cfg.shape.batch, int)
-    assert cfg.solver.steps == (0, 8, 12)
+    assert cfg.solver.steps == (0, 3, 5)
+    assert cfg.dataset.format == "synthetic" and cfg.model.name == "resnet3d_small"
     with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.solver.base_lr = 1.0  # type: ignore[misc]
 

@@ -46,3 +46,14 @@ def test_zero_clips_refused():
     cfg = make_config()
     with pytest.raises(ValueError, match="clips = 0"):
         schedule_cost(build_schedule(cfg, baseline=True), 0)
+
+
+def test_a_stage_whose_batch_exceeds_the_data_is_refused_before_training():
+    from mgsearch.cost import check_fits
+    from mgsearch.errors import ConfigError
+
+    cfg = make_config({"shape": {"batch": 4, "frames": 4, "crop": 32},
+                       "solver": {"steps": [0, 2], "max_epoch": 3}})
+    with pytest.raises(ConfigError, match=r"needs batches of \[64, 32, 32\] clips but the training set has 52"):
+        check_fits(build_schedule(cfg), 52)
+    check_fits(build_schedule(cfg, baseline=True), 52)  # the baseline's 4 clips fit
