@@ -156,7 +156,9 @@ def _search_alg(cfg: Config, points: list[dict]):
     sc = cfg.search
     baseline_points = [p for p in points if p["grid_set"] == "baseline"]
     if sc.algorithm == "grid":
-        return None, {"point": _grid_search(points)}, 1
+        from ray import tune
+
+        return None, {"point": tune.grid_search(points)}, 1
     if sc.algorithm == "random":
         from ray import tune
 
@@ -165,12 +167,6 @@ def _search_alg(cfg: Config, points: list[dict]):
         alg = BasicVariantGenerator(points_to_evaluate=[{"point": p} for p in baseline_points])
         return alg, space, sc.num_samples + len(baseline_points)
     return _optuna(cfg, points, baseline_points)
-
-
-def _grid_search(points):
-    from ray import tune
-
-    return tune.grid_search(points)
 
 
 def _optuna(cfg: Config, points: list[dict], baseline_points: list[dict]):

@@ -60,6 +60,7 @@ __all__ = [
     "summary_markdown",
     "t_quantile_95",
     "throughput_info",
+    "timeline_info",
     "tidy_reports",
     "time_to_accuracy",
     "timelines",
