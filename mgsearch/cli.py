@@ -40,20 +40,37 @@ def _schedule(args: argparse.Namespace) -> int:
     else:
         raise ConfigError("no config given: pass CONFIG (e.g. experiments/quickstart.yaml) "
                           "or --slowfast-config FILE")
+    if args.clips is None:
+        args.clips, where = _dataset_clips(cfg)
+        print(f"[mgsearch] cost model: {args.clips} training clips ({where})", file=sys.stderr)
     if args.clips < 1:
         raise ConfigError(f"--clips {args.clips}: the cost model needs >= 1 training clip")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         schedule = build_schedule(cfg, baseline=args.baseline)
         baseline = build_schedule(cfg, baseline=True)
-    for w in caught:
-        print(f"mgsearch: warning: {w.message}", file=sys.stderr)
+    for message in dict.fromkeys(str(w.message) for w in caught):  # each warning once
+        print(f"mgsearch: warning: {message}", file=sys.stderr)
     if args.json:
         json.dump(comparison_dict(schedule, baseline, args.clips), sys.stdout, indent=1)
         print()
     else:
         print(format_table(cfg.name, schedule, baseline, args.clips))
     return 0
+
+
+DEFAULT_CLIPS = 1000  # the cost model's clips per epoch when the dataset cannot be read
+
+
+def _dataset_clips(cfg) -> tuple[int, str]:
+    """Training clips of the config's dataset, or DEFAULT_CLIPS when it is not there (yet)."""
+    from .data.loaders import count_train_clips
+
+    try:
+        return count_train_clips(cfg), f"{cfg.dataset.root}, split {cfg.dataset.train_split}"
+    except (ConfigError, OSError) as err:
+        return DEFAULT_CLIPS, (f"default; the dataset is not readable here: "
+                               f"{str(err).splitlines()[0]}; pass --clips N")
 
 
 def _add_schedule(sub) -> None:
@@ -63,8 +80,9 @@ def _add_schedule(sub) -> None:
     add_config_args(p, required=False)
     p.add_argument("--slowfast-config", metavar="FILE",
                    help="read a PySlowFast YAML instead of an mgsearch config")
-    p.add_argument("--clips", type=int, default=1000,
-                   help="training clips per epoch for the cost model (default 1000)")
+    p.add_argument("--clips", type=int, default=None,
+                   help="training clips per epoch for the cost model (default: the config's "
+                        f"training split, or {DEFAULT_CLIPS} when it cannot be read)")
     p.add_argument("--baseline", action="store_true",
                    help="show the fixed-shape baseline schedule instead")
     p.add_argument("--json", action="store_true",
@@ -100,8 +118,15 @@ def _add_search(sub) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        ver = version("mgsearch")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        ver = "unknown (not installed)"
     parser = argparse.ArgumentParser(
         prog="mgsearch", description="Search multigrid training schedules for video models.")
+    parser.add_argument("--version", action="version", version=f"mgsearch {ver}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_schedule(sub)
     from .train.cli import register as register_train

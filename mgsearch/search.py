@@ -19,12 +19,12 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
-from pathlib import Path
 
 from .config import Config, with_absolute_paths
 from .cost import check_fits, compare
 from .errors import ConfigError
-from .raycluster import absolute_storage, ensure_ray
+from .raycluster import ensure_ray
+from .storage import absolute_storage, join
 from .schedule import build_schedule
 
 METRIC, MODE = "val_top1", "max"
@@ -109,7 +109,7 @@ def trial(config: dict, base: Config) -> None:
     trial_id = ray.tune.get_context().get_trial_id()
     trainer, _, _ = build_trainer(
         cfg, baseline=baseline, name=f"train-{trial_id}",
-        storage=str(Path(experiment_path(base)) / "train_runs"),
+        storage=join(experiment_path(base), "train_runs"),
         callbacks=[] if in_process else [TuneReportCallback()], via_tune=in_process)
     trainer.fit()
 
@@ -143,8 +143,8 @@ def max_concurrency(cfg: Config, cluster: dict) -> int:
 
 
 def experiment_path(cfg: Config) -> str:
-    root = absolute_storage(cfg.train.storage_path)
-    return f"{root.rstrip('/')}/{cfg.search.name or cfg.name}"
+    """`<storage_path>/<search name>`: a local folder or a URI (never built with pathlib)."""
+    return join(absolute_storage(cfg.train.storage_path), cfg.search.name or cfg.name)
 
 
 # -- the Tuner ---------------------------------------------------------------------------------
@@ -231,8 +231,8 @@ def build_tuner(cfg: Config, *, clips: int, resume: bool = False, retry_errored:
         num_samples=num_samples, time_budget_s=cfg.search.time_budget_s,
         max_concurrent_trials=max_concurrency(cfg, cluster),
         trial_dirname_creator=_trial_dirname)
-    root, name = path.rsplit("/", 1)
-    run_config = tune.RunConfig(name=name, storage_path=root, verbose=1)
+    run_config = tune.RunConfig(name=cfg.search.name or cfg.name,
+                                storage_path=absolute_storage(cfg.train.storage_path), verbose=1)
     return tune.Tuner(trainable, param_space=space, tune_config=tune_config,
                       run_config=run_config), path
 

@@ -1,20 +1,26 @@
-"""`ray job submit` against a cluster started with `ray start --head` on 127.0.0.1, token
-authentication on (Ray 2.60's default): submit a tiny search, wait for SUCCEEDED, read the logs,
-stop the cluster this test started."""
+"""`ray job submit` against a two-node cluster this test starts on 127.0.0.1 from a fresh HOME,
+exactly as the README's "Running on a Ray cluster" section says (plus the ports, temp dir
+and 127.0.0.1 node address that two nodes on one machine need): generate a token, `ray start
+--head`, join a second node and every client with RAY_AUTH_MODE=token. A tiny search runs as a
+job; its trials land on both nodes; a client without the token is refused. The cluster is
+stopped by its own temp dir (tests/raycli.py), never with `ray stop`."""
 
 from __future__ import annotations
 
-import os
+import json
 import re
 import shutil
-import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
+import yaml
 
 from .conftest import ROOT
+from .raycli import Cluster
 from .test_search_ray import write_config
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
@@ -22,51 +28,71 @@ pytestmark = [pytest.mark.ray, pytest.mark.slow]
 GCS_PORT, DASH_PORT = 6391, 8271
 
 
-def ray_cli(*args: str, env: dict, timeout: float = 120) -> subprocess.CompletedProcess:
-    ray = Path(sys.executable).with_name("ray")
-    return subprocess.run([str(ray), *args], env=env, capture_output=True, text=True,
-                          timeout=timeout, cwd=str(ROOT))
-
-
-@pytest.fixture
-def head(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    started = ray_cli("start", "--head", f"--port={GCS_PORT}", "--dashboard-host=127.0.0.1",
-                      f"--dashboard-port={DASH_PORT}", "--num-cpus=2", "--disable-usage-stats",
-                      env=env)
-    assert started.returncode == 0, started.stderr[-2000:]
-    env["RAY_AUTH_MODE"] = "token"  # the client sends ~/.ray/auth_token, which ray start wrote
+@pytest.fixture(scope="module")
+def cluster():
+    c = Cluster(GCS_PORT, DASH_PORT, cwd=str(ROOT))
     try:
-        yield env
+        c.start(num_cpus=1)
+        c.add_node(num_cpus=1)
+        yield c
     finally:
-        ray_cli("stop", "--force", env=env)
+        c.stop()
 
 
-def test_submit_a_tiny_search_and_read_its_logs(head, tmp_path, tiny_dataset):
-    cfg = write_config(tmp_path, tiny_dataset)
-    address = f"http://127.0.0.1:{DASH_PORT}"
-    sub = ray_cli("job", "submit", "--address", address, "--no-wait", "--working-dir", ".",
-                  "--", sys.executable, "-m", "mgsearch.cli", "search", str(cfg), env=head)
+def http_status(url: str, token: str | None = None) -> int:
+    req = urllib.request.Request(url)
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
+def test_the_readme_describes_this_flow():
+    readme = (ROOT / "README.md").read_text()
+    for line in ("ray get-auth-token --generate", "ray start --head",
+                 "export RAY_AUTH_MODE=token", "ray start --address=",
+                 "ray job submit --address http://127.0.0.1:8265 --working-dir ."):
+        assert line in readme, f"README no longer shows {line!r}"
+
+
+def test_token_auth_is_on_from_a_fresh_home(cluster):
+    assert http_status(cluster.dashboard + "/api/jobs/") == 401
+    assert http_status(cluster.dashboard + "/api/jobs/", cluster.token) == 200
+    # Without RAY_AUTH_MODE=token the CLI sends no token and is refused.
+    refused = cluster.run("job", "list", "--address", cluster.dashboard, auth=False)
+    assert refused.returncode != 0 or "token" in (refused.stdout + refused.stderr).lower()
+
+
+def test_submit_a_tiny_search_whose_trials_use_both_nodes(cluster, tmp_path, tiny_dataset):
+    cfg_path = write_config(tmp_path, tiny_dataset)
+    cfg = yaml.safe_load(cfg_path.read_text())
+    cfg["search"]["max_concurrent_trials"] = 2  # one 1-CPU trial per node at once
+    cfg_path.write_text(yaml.safe_dump(cfg))
+    sub = cluster.run("job", "submit", "--address", cluster.dashboard, "--no-wait",
+                      "--working-dir", ".", "--", sys.executable, "-m", "mgsearch.cli", "search",
+                      str(cfg_path))
     assert sub.returncode == 0, sub.stderr[-2000:]
     job_id = re.search(r"raysubmit_[A-Za-z0-9]+", sub.stdout + sub.stderr).group(0)
     status = ""
     deadline = time.time() + 400
     while time.time() < deadline:
-        out = ray_cli("job", "status", "--address", address, job_id, env=head)
+        out = cluster.run("job", "status", "--address", cluster.dashboard, job_id)
         status = (out.stdout + out.stderr).lower()  # "Job '...' succeeded" (or failed, stopped)
         if any(s in status for s in ("succeeded", "failed", "stopped")):
             break
         time.sleep(2)
-    got = ray_cli("job", "logs", "--address", address, job_id, env=head)
+    got = cluster.run("job", "logs", "--address", cluster.dashboard, job_id)
     logs = got.stdout + got.stderr
     assert "succeeded" in status, status + logs[-3000:]
     assert "trials:" in logs and "two_stage" in logs and "experiment folder" in logs
-    assert (tmp_path / "results" / "tinysearch").is_dir()  # results landed where configured
-    # Without the token the same client is refused.
-    no_token = {k: v for k, v in head.items() if k != "RAY_AUTH_MODE"}
-    refused = ray_cli("job", "list", "--address", address, env=no_token)
-    assert refused.returncode != 0 or "token" in (refused.stdout + refused.stderr).lower()
+    exp = tmp_path / "results" / "tinysearch"
+    nodes = set()
+    for f in (exp / "train_runs").glob("train-*/metrics.jsonl"):
+        nodes |= {json.loads(line)["node_id"] for line in f.read_text().splitlines() if line}
+    assert len(nodes) == 2, f"trials ran on {len(nodes)} node(s): {nodes}"
 
 
 def test_uploads_leave_out_venv_data_results_and_git():

@@ -100,3 +100,25 @@ def test_notebook_runs_on_the_real_search(resumed_search, tmp_path):
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     assert "3 trials, 3 finished" in "".join(o.get("text", "") for o in outputs)
+
+
+def test_a_search_on_file_uri_storage_is_reported(ray_local, tmp_path, tiny_dataset):
+    """Storage given as a URI: Tune's trials, the Train runs and metrics.jsonl all land under it
+    (not in a `file:` folder inside a trial's working directory), and `mgsearch report URI`
+    reads it."""
+    from mgsearch.cli import main
+    from mgsearch.config import load_config
+    from mgsearch.search import run_search
+
+    cfg_path = write_config(tmp_path, tiny_dataset)
+    uri = (tmp_path / "uri results").as_uri()  # file:///...uri%20results
+    cfg = load_config(cfg_path, [f"train.storage_path={uri}", "search.grid_sets=[two_stage]",
+                                 "search.baseline=false"])
+    grid, path = run_search(cfg, clips=52)
+    assert path == uri + "/tinysearch" and not grid.errors
+    runs = list((tmp_path / "uri results" / "tinysearch" / "train_runs").glob(
+        "train-*/metrics.jsonl"))
+    assert len(runs) == 1 and len(runs[0].read_text().splitlines()) == 4  # 4 multigrid epochs
+    assert not list(tmp_path.rglob("file:*"))
+    assert main(["report", path, "--out", str(tmp_path / "rep")]) == 0
+    assert "two_stage" in (tmp_path / "rep" / "summary.md").read_text()

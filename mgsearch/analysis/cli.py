@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
-
 from ..errors import ConfigError
+from ..storage import local_view
 
 
 def _report(args: argparse.Namespace) -> int:
     from .report import write_report
 
-    folder = Path(args.experiment)
+    folder = local_view(args.experiment)  # a URI's files are read (and reported) locally
     if not folder.is_dir():
         raise ConfigError(f"experiment folder {folder} does not exist; pass the folder "
                           f"`mgsearch search` printed (<storage_path>/<search name>)")

@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import ConfigError
+from ..storage import local_view
 
 CONFIG_KEYS = ("grid_set", "epoch_factor", "lr_multiplier", "bn_base_size")
 POINT_KEYS = CONFIG_KEYS + ("seed",)
@@ -53,11 +54,12 @@ class Experiment:
 
 
 def load_experiment(path: str | Path) -> Experiment:
-    """Load an experiment folder (or one `mgsearch train` run folder).
+    """Load an experiment folder (or one `mgsearch train` run folder): a local path, a
+    `file://` URI, or any URI Ray's storage accepts (copied to a local cache first).
 
     Raises ConfigError when the folder is missing or holds no trial at all; a search that has
     started but not reported yet gives an empty `reports` frame."""
-    root = Path(path)
+    root = local_view(str(path))  # a URI's files are read from a local copy
     if not root.is_dir():
         raise ConfigError(f"experiment folder {root} does not exist; pass the folder "
                           f"`mgsearch search` printed (<storage_path>/<search name>)")

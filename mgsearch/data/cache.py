@@ -1,7 +1,7 @@
 """Decoded-clip cache: every frame of every video of a split, decoded once, as one uint8 memmap.
 
 Why: on this machine on-the-fly PyAV decoding (~50-70 clips/s) starves the coarse multigrid
-stages (the model eats up to ~1,700 clips/s there; COMPUTE_NOTES). Reading a clip from the store
+stages (the model eats up to ~1,700 clips/s there; bench/data_throughput.py). Reading a clip from the store
 is a memmap slice.
 
 Layout in `cache_dir`: `clips-<key>.u8` (all frames, T x H x W x 3 per video, back to back) and

@@ -68,11 +68,15 @@ def register(subparsers) -> None:
                                  description="Video data: generate the embedded synthetic set, "
                                              "summarize a dataset, preview sampled clips.")
     sub = data.add_subparsers(dest="data_command", required=True, metavar="COMMAND")
-    p = sub.add_parser("synth", help="write the synthetic action dataset (MP4 files)")
+    p = sub.add_parser("synth", help="write the synthetic action dataset (MP4 files)",
+                       description="Write the embedded synthetic action set: motion classes in "
+                                   "time-reversal pairs, as H.264 MP4 files in train/ and val/ "
+                                   "class folders plus synth.json. An existing OUT is never "
+                                   "touched; an interrupted run leaves nothing behind.")
     p.add_argument("out", metavar="OUT", help="new folder to write, e.g. data/synth")
     p.add_argument("--clips", type=int, default=4600, help="clips in all (default 4600: "
                    "4000 train + 600 val)")
-    p.add_argument("--classes", type=int, default=12, help="motion classes, even, 2-12")
+    p.add_argument("--classes", type=int, default=12, help="motion classes, an even number 2-12 (default 12)")
     p.add_argument("--frames", type=int, default=32, help="frames per clip (default 32)")
     p.add_argument("--size", type=_size, default=(64, 64), metavar="WxH",
                    help="frame size in pixels (default 64x64)")
@@ -81,7 +85,10 @@ def register(subparsers) -> None:
                    help="processes (default: one per core, at most 8)")
     p.set_defaults(func=_synth)
 
-    p = sub.add_parser("info", help="summarize a dataset: classes, clips, skipped files")
+    p = sub.add_parser("info", help="summarize a dataset: classes, clips, skipped files",
+                       description="Index a dataset as training would (every file probed once) "
+                                   "and print its classes, clips per split, skipped files with "
+                                   "the reason, and the fps and frame-size ranges.")
     p.add_argument("target", metavar="ROOT_OR_CONFIG",
                    help="dataset folder or experiment YAML (its dataset: section)")
     p.add_argument("--format", choices=("folder", "list", "kinetics", "ssv2", "ucf101",
@@ -92,9 +99,12 @@ def register(subparsers) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=_info)
 
-    p = sub.add_parser("preview", help="draw sampled frames for every grid of a schedule")
+    p = sub.add_parser("preview", help="draw sampled frames for every grid of a schedule",
+                       description="Sample clips on every grid of CONFIG's schedule, as the "
+                                   "training loader would, and draw what the model is fed: one "
+                                   "strip of frames per grid, in a PNG.")
     add_config_args(p)
     p.add_argument("--out", required=True, metavar="FILE.png", help="image to write")
     p.add_argument("--clips", type=int, default=1, help="clips per grid (default 1)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="which clips and crops (default 0)")
     p.set_defaults(func=_preview)

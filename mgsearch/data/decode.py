@@ -4,7 +4,7 @@ Frame indices count decoded frames from the start of the video stream; a frame's
 its timestamp and the stream's own frame rate. Conversion to RGB (and any downscale) is done by
 PyAV's `reformat` (FFmpeg swscale): measured here, converting a 32-frame 128² H.264 clip to RGB24
 and 64² in swscale costs the same as converting at full size, while full-size RGB plus a torch
-resize costs ~13 ms more per clip (see COMPUTE_NOTES and bench/data_throughput.py).
+resize costs ~13 ms more per clip (bench/data_throughput.py).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Where a clip comes from on a grid: frame indices in time, a square box in space.
 
-Temporal (DESIGN.md "Resampling"): a grid asks for `t` frames with a frame stride in
+Temporal (README, "Data"): a grid asks for `t` frames with a frame stride in
 [min_stride, max_stride] source frames; training draws the stride per clip and a random start,
 evaluation uses the smallest stride and the centre (or `k` uniformly spaced starts). A video
 shorter than the span is padded by repeating its last frame (`pad`, the default: motion never

@@ -10,8 +10,8 @@ preset; ~5 grey levels mean difference, below the added noise of 12.75), while M
 was stable in the runs tried. Everything is written into a temporary folder beside OUT and renamed at
 the end: an interrupted run leaves no half dataset, and an existing OUT is never touched.
 
-Defaults follow the prototype that learned (COMPUTE_NOTES: 12 classes, 32 frames at 64², 4,000
-train / 600 val; 1,200 clips were memorized).
+Defaults follow the prototype that learned on this project's 2-core machine (12 classes, 32
+frames at 64², 4,000 train / 600 val; with 1,200 clips it memorized the training set).
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ tell them apart, and shapes, sizes, angles and places are drawn the same way for
     grow/shrink, speed_up/slow_down (along a random direction)
 
 Nuisances: a panning two-colour grating background, random target colour and shape, 1-3
-distractor discs that jitter in place (they never make a class motion: COMPUTE_NOTES found
-distractors doing the class motions made the task unlearnable) and Gaussian pixel noise.
+distractor discs that jitter in place (they never make a class motion: a prototype whose
+distractors made the class motions was unlearnable, measured on this project's 2-core machine) and Gaussian pixel noise.
 """
 
 from __future__ import annotations

@@ -5,16 +5,16 @@
 
 Single process: `workers: 0` (Ray Train's in-process mode). Distributed: `workers: N` gloo
 workers on CPU, or NCCL with `use_gpu: true`. Each epoch's rank-0 metrics are appended to
-`<storage_path>/<run name>/metrics.jsonl` (local storage), in-process runs included.
+`<storage_path>/<run name>/metrics.jsonl` (a local folder or a URI), in-process runs included.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
-from ..raycluster import absolute_storage, ensure_ray
+from ..raycluster import ensure_ray
+from ..storage import absolute_storage, join
 from .loop import METRICS_FILE, train_loop_per_worker
 
 
@@ -43,7 +43,7 @@ def build_trainer(cfg, *, baseline: bool = False, name: str | None = None,
     tc = cfg.train
     name = name or run_name(cfg, baseline)
     storage = absolute_storage(storage or tc.storage_path)
-    metrics_file = None if "://" in storage else str(Path(storage) / name / METRICS_FILE)
+    metrics_file = join(storage, name, METRICS_FILE)
     return TorchTrainer(
         train_loop_per_worker,
         train_loop_config={"config": cfg, "baseline": baseline, "metrics_file": metrics_file,
@@ -83,6 +83,6 @@ def run_training(cfg, *, baseline: bool = False, name: str | None = None) -> Tra
     trainer, name, storage = build_trainer(cfg, baseline=baseline, name=name)
     result = trainer.fit()
     return TrainResult(
-        run_dir=str(Path(storage) / name) if "://" not in storage else f"{storage}/{name}",
+        run_dir=join(storage, name),
         metrics=dict(result.metrics or {}), wall_s=time.perf_counter() - start,
         checkpoint=result.checkpoint.path if result.checkpoint else None)

@@ -12,12 +12,12 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
-from pathlib import Path
 
 import ray.train
 import torch
 import torch.nn.functional as F
 
+from .. import storage
 from ..clock import Clock
 from ..cost import compare
 from ..schedule import Schedule, Stage, build_schedule
@@ -34,7 +34,7 @@ class WorkerRun:
     def __init__(self, cfg, baseline: bool, metrics_file: str | None = None,
                  via_tune: bool = False):
         self.cfg, self.baseline = cfg, baseline
-        self.metrics_file = Path(metrics_file) if metrics_file else None
+        self.metrics_file = metrics_file  # a local path or a URI (mgsearch.storage)
         # In-process runs inside a Tune trial must use Tune's report/get_checkpoint (Ray 2.60
         # refuses ray.train.report there); worker groups report through Ray Train.
         self.api = _tune_api() if via_tune else ray.train
@@ -44,6 +44,7 @@ class WorkerRun:
             ctx = ray.train.get_context()
             self.rank, self.world = ctx.get_world_rank(), ctx.get_world_size()
         self.is_chief = self.rank == 0
+        self.node_id = ray.get_runtime_context().get_node_id()  # which node trained (clusters)
         self.distributed = self.world > 1 and torch.distributed.is_initialized()
         self.schedule: Schedule = build_schedule(cfg, baseline=baseline)
         self.cfg_hash = ckpt.config_hash(cfg, baseline)
@@ -148,6 +149,7 @@ class WorkerRun:
             "shape_t": grid.t, "shape_s": grid.s, "global_batch": stage.global_batch,
             "max_epoch": self.schedule.max_epoch, "kind": self.schedule.kind,
             "grid_set": self.schedule.grid_set, "seed": self.cfg.train.seed, **self.predicted,
+            "node_id": self.node_id,
             **metrics, **self.clock.metrics(),
             "clips_seen": self.counters["clips"], "iterations": self.counters["iterations"],
             "train_gflops": self.counters["gflops"],
@@ -168,9 +170,7 @@ class WorkerRun:
         if self.is_chief:
             print(_progress_line(metrics), flush=True)
             if self.metrics_file is not None:
-                self.metrics_file.parent.mkdir(parents=True, exist_ok=True)
-                with self.metrics_file.open("a") as f:
-                    f.write(json.dumps(metrics) + "\n")
+                storage.append_line(self.metrics_file, json.dumps(metrics))
 
     def fit(self) -> None:
         self.restore()

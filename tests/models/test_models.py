@@ -43,7 +43,7 @@ def test_shape_check_refuses_what_collapses():
     net = build_model("s3d", 5)
     with pytest.raises(ConfigError, match=r"model 's3d' cannot take 4 frames x 32x32 px"):
         check_input_shape(net, "s3d", 4, 32)
-    check_input_shape(net, "s3d", 8, 64)  # the shape COMPUTE_NOTES saw work
+    check_input_shape(net, "s3d", 8, 64)  # a shape measured to work
 
 
 def test_flops_scale_with_the_shape():

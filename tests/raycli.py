@@ -1,0 +1,103 @@
+"""The `ray` command line against clusters a test starts itself, with a HOME of its own (so the
+token it generates is the only one its clients can find) and a temp dir of its own (so stopping
+the cluster ends exactly the processes it started: never `ray stop`, which ends every Ray of
+the machine's user)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import psutil
+
+RAY = str(Path(sys.executable).with_name("ray"))
+
+
+class Cluster:
+    """`ray get-auth-token --generate`, then `ray start --head`, as the README's cluster section
+    says; `add_node()` joins another node with RAY_AUTH_MODE=token; `stop()` ends them all."""
+
+    def __init__(self, gcs_port: int, dashboard_port: int, cwd: str):
+        self.home = tempfile.mkdtemp(prefix="mgs-home-")
+        self.temp_dirs = [self._temp_dir()]
+        self.gcs = f"127.0.0.1:{gcs_port}"
+        self.dashboard = f"http://127.0.0.1:{dashboard_port}"
+        self.dashboard_port, self.cwd = dashboard_port, cwd
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("RAY_ADDRESS", "RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")}
+        env["HOME"] = self.home
+        # `ray job submit` runs the job with the PATH of the shell that ran `ray start`.
+        env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+        self.env = env
+
+    def run(self, *args: str, timeout: float = 120, auth: bool = True,
+            extra_env: dict | None = None) -> subprocess.CompletedProcess:
+        env = dict(self.env, **(extra_env or {}))
+        if auth:
+            env["RAY_AUTH_MODE"] = "token"
+        return subprocess.run([RAY, *args], env=env, capture_output=True, text=True,
+                              timeout=timeout, cwd=self.cwd)
+
+    @property
+    def token(self) -> str:
+        return (Path(self.home) / ".ray" / "auth_token").read_text().strip()
+
+    def start(self, num_cpus: int) -> None:
+        gen = self.run("get-auth-token", "--generate", auth=False)
+        assert gen.returncode == 0, gen.stderr[-2000:]
+        # No RAY_AUTH_MODE here: with a token present, `ray start --head` turns auth on itself.
+        head = self.run("start", "--head", "--node-ip-address=127.0.0.1",
+                        f"--port={self.gcs.split(':')[1]}", "--dashboard-host=127.0.0.1",
+                        f"--dashboard-port={self.dashboard_port}", f"--num-cpus={num_cpus}",
+                        "--disable-usage-stats", f"--temp-dir={self.temp_dirs[0]}", auth=False)
+        assert head.returncode == 0, head.stderr[-3000:]
+
+    def add_node(self, num_cpus: int) -> None:
+        # A temp dir of its own: nodes sharing one would share runtime_resources/, and one
+        # node's clean-up of an uploaded working dir would delete the folder a job runs in
+        # on the other (seen here as FileNotFoundError from os.getcwd()).
+        self.temp_dirs.append(self._temp_dir())
+        node = self.run("start", f"--address={self.gcs}", "--node-ip-address=127.0.0.1",
+                        f"--num-cpus={num_cpus}", "--disable-usage-stats",
+                        f"--temp-dir={self.temp_dirs[-1]}")
+        assert node.returncode == 0, node.stderr[-3000:]
+
+    @staticmethod
+    def _temp_dir() -> str:
+        # Short: Ray's socket paths live under it (AF_UNIX paths are limited to 107 bytes).
+        return tempfile.mkdtemp(prefix="mgs-ray-", dir="/tmp")
+
+    def processes(self) -> list[psutil.Process]:
+        """Every process of this cluster: those naming one of its temp dirs, and their
+        children."""
+        found: dict[int, psutil.Process] = {}
+        me = psutil.Process()
+        mine = {me.pid, *(p.pid for p in me.parents())}  # a command line may quote the path
+        for p in psutil.process_iter(["cmdline"]):
+            if p.pid in mine:
+                continue
+            if any(d in part for d in self.temp_dirs for part in (p.info["cmdline"] or [])):
+                found[p.pid] = p
+                try:
+                    found.update({c.pid: c for c in p.children(recursive=True)})
+                except psutil.NoSuchProcess:
+                    pass
+        return list(found.values())
+
+    def stop(self) -> None:
+        procs = self.processes()
+        for p in procs:
+            try:
+                p.terminate()
+            except psutil.NoSuchProcess:
+                pass
+        _, alive = psutil.wait_procs(procs, timeout=15)
+        for p in alive:
+            try:
+                p.kill()
+            except psutil.NoSuchProcess:
+                pass
+        psutil.wait_procs(alive, timeout=10)
