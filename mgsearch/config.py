@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Optional
 
-import yaml
-
 from .configtypes import build, check, coerce, field_types, _Mismatch
 from .errors import ConfigError
+from .yamlload import NotYAML, load as load_yaml_text
 from .data.config import DatasetConfig
 
 
@@ -265,9 +264,9 @@ def _split_override(text: str) -> tuple[list[str], Any]:
         raise ConfigError(f"--set {text!r}: expected key=value, e.g. --set solver.base_lr=0.05")
     key, raw = text.split("=", 1)
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
-        value = raw
+        value = load_yaml_text(raw, f"--set {text}") if raw.strip() else ""
+    except NotYAML:
+        value = raw  # e.g. `--set name=a: b`: not YAML, so the plain string
     return key.strip().split("."), value
 
 
@@ -316,19 +315,13 @@ def _deepcopy(data: Any) -> Any:
     return data
 
 
-def read_yaml(path: str | Path) -> dict:
-    """Raw mapping from a YAML file, with errors that name the file."""
+def read_yaml(path: str | Path, unique_keys: bool = True) -> dict:
+    """Raw mapping from a YAML file, with errors that name the file (see mgsearch.yamlload)."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file {str(path)!r} not found; pass an existing YAML file, "
                           f"e.g. experiments/quickstart.yaml")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}{where}: not valid YAML ({getattr(err, 'problem', err)}); "
-                          f"fix the syntax there") from None
+    data = load_yaml_text(path.read_text(), str(path), unique_keys)
     if data is None:
         data = {}
     if not isinstance(data, dict):

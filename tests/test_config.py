@@ -96,3 +96,37 @@ def test_overrides_are_type_checked_like_the_file(tmp_path):
     # A value valid by type but impossible for the whole config names the override too.
     with pytest.raises(ConfigError, match=r"with --set shape\.batch=7"):
         load_config(path, ["shape.batch=7", "train.workers=2"])
+
+
+@pytest.mark.parametrize("text, value", [
+    ("1e-4", 1e-4), ("1E-6", 1e-6), (".5", 0.5), ("-.5", -0.5), ("-1e-3", -1e-3),
+    ("5e+2", 500.0), ("1.5e3", 1500.0), ("2.", 2.0), (".inf", float("inf")),
+    ("8", 8), ("010", 8), ("true", True),  # ints and booleans as YAML 1.1 (and PySlowFast) read them
+    ("1e", "1e"), ("e5", "e5"), ("1.2.3", "1.2.3"), ("1e-4x", "1e-4x"),  # not numbers: strings
+])
+def test_numbers_read_as_yaml_1_2_floats(text, value):
+    from mgsearch.yamlload import load
+
+    got = load(f"v: {text}\n", "<test>")["v"]
+    assert got == value and type(got) is type(value)
+
+
+def test_exponent_floats_in_files_and_overrides(tmp_path):
+    path = write(tmp_path, "solver:\n  base_lr: 1e-3\n  weight_decay: 5E-5\n"
+                           "  warmup_start_lr: .5e-3\n")
+    cfg = load_config(path, ["solver.cosine_end_lr=1e-6"])
+    assert (cfg.solver.base_lr, cfg.solver.weight_decay) == (1e-3, 5e-5)
+    assert (cfg.solver.warmup_start_lr, cfg.solver.cosine_end_lr) == (5e-4, 1e-6)
+    assert load_config(path, ["solver.base_lr=1e-2"]).solver.base_lr == 1e-2
+    assert load_config(path, ["name=1e3x"]).name == "1e3x"  # a string that is not a number
+
+
+def test_duplicate_key_names_key_and_lines(tmp_path):
+    path = write(tmp_path, "solver:\n  base_lr: 0.1\n  steps: [0, 3]\n  base_lr: 0.2\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    msg = str(err.value)
+    assert msg.startswith(f"{path} line 4: key 'base_lr' is given twice")
+    assert "first at line 2" in msg and "\n" not in msg
+    with pytest.raises(ConfigError, match="key 'a' is given twice"):
+        load_config(write(tmp_path, "name: x\n"), ["search.custom=[{name: a}, {a: 1, a: 2}]"])
