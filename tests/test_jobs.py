@@ -71,9 +71,15 @@ def test_submit_a_tiny_search_whose_trials_use_both_nodes(cluster, tmp_path, tin
     cfg = yaml.safe_load(cfg_path.read_text())
     cfg["search"]["max_concurrent_trials"] = 2  # one 1-CPU trial per node at once
     cfg_path.write_text(yaml.safe_dump(cfg))
-    sub = cluster.run("job", "submit", "--address", cluster.dashboard, "--no-wait",
-                      "--working-dir", ".", "--", sys.executable, "-m", "mgsearch.cli", "search",
-                      str(cfg_path))
+    deadline = time.time() + 120
+    while True:  # a just-started head answers 500 until its job agent is up (seen under load)
+        sub = cluster.run("job", "submit", "--address", cluster.dashboard, "--no-wait",
+                          "--working-dir", ".", "--", sys.executable, "-m", "mgsearch.cli",
+                          "search", str(cfg_path))
+        if sub.returncode == 0 or "No available agent" not in sub.stderr \
+                or time.time() > deadline:
+            break
+        time.sleep(3)
     assert sub.returncode == 0, sub.stderr[-2000:]
     job_id = re.search(r"raysubmit_[A-Za-z0-9]+", sub.stdout + sub.stderr).group(0)
     status = ""
