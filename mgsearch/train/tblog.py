@@ -11,7 +11,7 @@ between a 36-epoch multigrid trial and a 24-epoch baseline, and reach the storag
 Scalars: `val_top1`, `val_top5`, `val_loss`, `train_loss`, `lr`, `clips_per_s` with
 `step = round(time_total_s)` (seconds on the run's clock: the same x-axis as ASHA and the
 report's figures), and `by_epoch/val_top1`, `by_epoch/train_loss` with `step = epoch`.
-A restarted or resumed run appends to the same folder and continues its clock.
+A restarted or resumed run adds a file to the same folder and continues its clock.
 
 Local storage only: for a URI storage path (`s3://`, `file://`, ...) the loop has no metrics
 file and nothing is written here. Writing uses tensorboardX (installed with `ray[tune]`);
@@ -20,7 +20,9 @@ reading needs `tensorboard` (`pip install 'mgsearch[watch]'`).
 
 from __future__ import annotations
 
+import os
 import sys
+import time
 from pathlib import Path
 
 TRIAL_RUNS = "train_runs"  # folder of a search experiment that holds its trials' Train runs
@@ -52,14 +54,11 @@ def log_epoch(metrics_file: str | Path | None, metrics: dict) -> Path | None:
     if writer is None:
         return None
     clock_s = int(round(float(metrics["time_total_s"])))
-    for tag in CLOCK_TAGS:
-        if tag in metrics:
-            writer.add_scalar(tag, float(metrics[tag]), global_step=clock_s)
-    for tag in EPOCH_TAGS:
-        if tag in metrics:
-            writer.add_scalar(f"by_epoch/{tag}", float(metrics[tag]),
-                              global_step=int(metrics["epoch"]))
-    writer.flush()
+    scalars = [(tag, clock_s) for tag in CLOCK_TAGS if tag in metrics]
+    scalars += [(f"by_epoch/{tag}", int(metrics["epoch"])) for tag in EPOCH_TAGS if tag in metrics]
+    for tag, step in scalars:
+        writer.write_event(_event(tag.split("/")[-1], tag, metrics, step))
+    writer.flush()  # on disk now: tensorboard shows this epoch at its next reload
     return folder
 
 
@@ -69,11 +68,20 @@ def close_all() -> None:
     _writers.clear()
 
 
+def _event(key: str, tag: str, metrics: dict, step: int):
+    from tensorboardX.proto.event_pb2 import Event
+    from tensorboardX.summary import scalar
+
+    return Event(wall_time=time.time(), step=step, summary=scalar(tag, float(metrics[key])))
+
+
 def _writer(folder: Path):
+    """A synchronous event file writer: tensorboardX's SummaryWriter queues events for a
+    background thread, so its flush() can return before the epoch is on disk (measured)."""
     global _warned
     if folder not in _writers:
         try:
-            from tensorboardX import SummaryWriter
+            from tensorboardX.event_file_writer import EventsWriter
         except ImportError:  # pragma: no cover - tensorboardX comes with ray[tune]
             if not _warned:
                 print("[mgsearch] warning: no TensorBoard files: tensorboardX is missing; "
@@ -81,5 +89,6 @@ def _writer(folder: Path):
                 _warned = True
             return None
         folder.mkdir(parents=True, exist_ok=True)
-        _writers[folder] = SummaryWriter(logdir=str(folder), flush_secs=5)
+        # One file per process; the pid keeps a restart within the same second apart.
+        _writers[folder] = EventsWriter(str(folder / "events"), filename_suffix=f".{os.getpid()}")
     return _writers[folder]
