@@ -15,7 +15,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test,search,notebook]'
+	$(BIN)/python -m pip install -q -e '.[test,search,notebook,watch]'
 	touch $(STAMP)
 
 # The main job: synthesize the dataset if it is missing, run (or finish) the quickstart search

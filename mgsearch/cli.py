@@ -92,10 +92,12 @@ def _add_schedule(sub) -> None:
 
 def _search(args: argparse.Namespace) -> int:
     from .config import load_config
-    from .search import run_search, summarize
+    from .search import experiment_path, run_search, summarize
     from .data import prepare_data
+    from .watch import tensorboard_hint
 
     cfg = load_config(args.config, args.overrides)
+    print(tensorboard_hint(experiment_path(cfg)), flush=True)
     grid, path = run_search(cfg, clips=prepare_data(cfg), resume=args.resume,
                             retry_errored=args.retry_errored)
     print(summarize(grid))

@@ -1,8 +1,9 @@
 """Connecting to Ray: the cluster in RAY_ADDRESS, or a local one started in-process.
 
 A local instance binds the dashboard to 127.0.0.1 and keeps Ray's token authentication on (the
-2.60 default). Train settings that Ray reads from the environment are set before the start so
-the worker processes inherit them.
+2.60 default). Settings that Ray reads from the environment are set before Ray is imported (the
+driver's log de-duplication reads its settings at import) and before the start, so the worker
+processes inherit them.
 """
 
 from __future__ import annotations
@@ -19,15 +20,20 @@ TRAIN_ENV = {
     # val_top1; Tune's strict check would end the whole search at the first such report
     # (measured). ASHA already skips results without its metric.
     "TUNE_DISABLE_STRICT_METRIC_CHECKING": "1",
+    # Ray's driver folds log lines that are equal once every word holding a digit is dropped,
+    # when two processes print them within 5 s: two trials' epoch lines differ only in numbers
+    # and were shown as one "[repeated 2x across cluster]". Ours are never folded; Ray's own
+    # repeated warnings still are. Read when Ray is first imported in the driver process.
+    "RAY_DEDUP_LOGS_ALLOW_REGEX": r"\[mgsearch\] ",
 }
 
 
 def ensure_ray(num_cpus: int | None = None, object_store_mb: int | None = 512) -> dict:
     """Start or join Ray once per process; returns the cluster's resources."""
-    import ray
-
     for key, value in TRAIN_ENV.items():
         os.environ.setdefault(key, value)
+    import ray
+
     if not ray.is_initialized():
         if os.environ.get("RAY_ADDRESS"):
             # Inside `ray job submit` or against `ray start --head`: join, never size it.

@@ -209,9 +209,12 @@ def _scheduler(cfg: Config, own_metric: bool):
 
 def build_tuner(cfg: Config, *, clips: int, resume: bool = False, retry_errored: bool = False):
     """A Tuner for `cfg.search`, new or restored from the experiment folder."""
+    from .watch import progress_reporter
+
+    cluster = ensure_ray()  # first: it sets the environment Ray reads when imported
     from ray import tune
 
-    cluster = ensure_ray()
+    reporter = progress_reporter(cfg)
     path = experiment_path(cfg)
     trainable = tune.with_resources(tune.with_parameters(trial, base=cfg), trial_resources(cfg))
     exists = tune.Tuner.can_restore(path)
@@ -232,7 +235,8 @@ def build_tuner(cfg: Config, *, clips: int, resume: bool = False, retry_errored:
         max_concurrent_trials=max_concurrency(cfg, cluster),
         trial_dirname_creator=_trial_dirname)
     run_config = tune.RunConfig(name=cfg.search.name or cfg.name,
-                                storage_path=absolute_storage(cfg.train.storage_path), verbose=1)
+                                storage_path=absolute_storage(cfg.train.storage_path), verbose=1,
+                                progress_reporter=reporter)
     return tune.Tuner(trainable, param_space=space, tune_config=tune_config,
                       run_config=run_config), path
 

@@ -22,6 +22,7 @@ from ..clock import Clock
 from ..cost import compare
 from ..schedule import Schedule, Stage, build_schedule
 from . import checkpoint as ckpt
+from . import tblog
 from ..data import Loaders
 from .model import TrainModel
 
@@ -168,7 +169,8 @@ class WorkerRun:
         else:
             self.api.report(metrics)
         if self.is_chief:
-            print(_progress_line(metrics), flush=True)
+            print(_progress_line(metrics, self.metrics_file), flush=True)
+            tblog.log_epoch(self.metrics_file, metrics)
             if self.metrics_file is not None:
                 storage.append_line(self.metrics_file, json.dumps(metrics))
 
@@ -197,9 +199,13 @@ def _device(cfg) -> torch.device:
     return torch.device("cpu")
 
 
-def _progress_line(m: dict) -> str:
+def _progress_line(m: dict, metrics_file: Path | None = None) -> str:
+    """One line per epoch, naming the run (its grid set, seed and folder: one trial's lines stay
+    apart from another's in a search's merged log)."""
     val = f" val top-1 {m['val_top1']:5.1f}%" if "val_top1" in m else ""
-    return (f"[mgsearch] epoch {m['epoch']}/{m['max_epoch']} stage {m['stage']} "
+    run = f" {metrics_file.parent.name}" if metrics_file is not None else ""
+    return (f"[mgsearch] {m['grid_set']} seed {m['seed']}{run} "
+            f"epoch {m['epoch']}/{m['max_epoch']} stage {m['stage']} "
             f"{m['shape_t']}x{m['shape_s']}² b{m['global_batch']} lr {m['lr']:.3g} "
             f"loss {m['train_loss']:.3f}{val} | {m['clips_per_s']:.0f} clips/s "
             f"t={m['time_total_s']:.1f}s (data wait {m['time_data_wait_s']:.1f}s)")

@@ -1,0 +1,62 @@
+"""Watching a running search: Tune's progress table and the TensorBoard command.
+
+Ray 2.60's default ("new") output engine infers the table's columns itself (one truncated
+`point` column, the first four metrics it meets) and ignores `RunConfig(progress_reporter=...)`.
+The legacy engine (`RAY_AIR_NEW_OUTPUT=0`) honours a `CLIReporter`, whose columns here are the
+trial's grid set and seed, the epoch, `val_top1` and the training clock. An explicit
+`RAY_AIR_NEW_OUTPUT=1` keeps Ray's table.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from . import storage
+
+from .train.tblog import TENSORBOARD
+
+# Trial config keys: grid/random searches nest the point under "point", Optuna's are flat.
+POINT_KEYS = {"grid_set": "grid set", "seed": "seed", "epoch_factor": "epoch x",
+              "lr_multiplier": "lr x", "bn_base_size": "bn"}
+METRIC_COLUMNS = {"epoch": "epoch", "max_epoch": "epochs", "val_top1": "val_top1",
+                  "train_loss": "loss", "time_total_s": "time_total_s"}
+REPORT_EVERY_S = 10  # a table at most this often (Ray's default: 5 s)
+
+
+def parameter_columns(cfg) -> dict[str, str]:
+    """Grid set and seed, plus the point keys the search varies; nested or flat per algorithm."""
+    sc = cfg.search
+    varied = {"epoch_factor": sc.epoch_factors, "lr_multiplier": sc.lr_multipliers,
+              "bn_base_size": sc.bn_base_sizes}
+    keys = ["grid_set", "seed"] + [k for k, values in varied.items() if len(values) > 1]
+    prefix = "" if sc.algorithm == "optuna" else "point/"
+    return {prefix + k: POINT_KEYS[k] for k in keys}
+
+
+def progress_reporter(cfg):
+    """A CLIReporter with our columns, or None where Ray's new output engine is asked for.
+
+    Sets `RAY_AIR_NEW_OUTPUT=0` unless it is set: Tune reads it when the search starts."""
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    if os.environ["RAY_AIR_NEW_OUTPUT"] != "0":
+        return None
+    from ray.tune import CLIReporter
+
+    return CLIReporter(parameter_columns=parameter_columns(cfg), metric_columns=METRIC_COLUMNS,
+                       max_report_frequency=REPORT_EVERY_S)
+
+
+def tensorboard_hint(experiment: str) -> str:
+    """The line `mgsearch search` prints at its start: where the live TensorBoard files are."""
+    local = storage.file_path(experiment)  # None: a remote URI
+    if local is None:
+        return (f"[mgsearch] TensorBoard: not written for remote storage ({experiment}); "
+                f"use a local or file:// train.storage_path to watch live")
+    logdir = Path(local) / TENSORBOARD
+    line = f"[mgsearch] watch live: tensorboard --logdir {logdir} --host 127.0.0.1 --port 6006"
+    try:
+        import tensorboard  # noqa: F401
+    except ImportError:
+        line += "  (needs: pip install 'mgsearch[watch]')"
+    return line
