@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
+from pathlib import Path, PurePosixPath
 
 import ray.train
 import torch
@@ -199,11 +200,13 @@ def _device(cfg) -> torch.device:
     return torch.device("cpu")
 
 
-def _progress_line(m: dict, metrics_file: Path | None = None) -> str:
+def _progress_line(m: dict, metrics_file: str | Path | None = None) -> str:
     """One line per epoch, naming the run (its grid set, seed and folder: one trial's lines stay
     apart from another's in a search's merged log)."""
     val = f" val top-1 {m['val_top1']:5.1f}%" if "val_top1" in m else ""
-    run = f" {metrics_file.parent.name}" if metrics_file is not None else ""
+    # The run folder's name; a URI's query string (pyarrow options) may hold slashes.
+    run = (f" {PurePosixPath(str(metrics_file).split('?', 1)[0]).parent.name}"
+           if metrics_file is not None else "")
     return (f"[mgsearch] {m['grid_set']} seed {m['seed']}{run} "
             f"epoch {m['epoch']}/{m['max_epoch']} stage {m['stage']} "
             f"{m['shape_t']}x{m['shape_s']}² b{m['global_batch']} lr {m['lr']:.3g} "

@@ -64,6 +64,8 @@ def test_progress_line_names_grid_set_seed_and_run():
     assert line.startswith("[mgsearch] two_stage seed 1 train-abc_00001 epoch 2/3 ")
     assert "val top-1  37.5%" in line and "t=4.2s" in line
     assert _progress_line(m).startswith("[mgsearch] two_stage seed 1 epoch 2/3 ")
+    uri = "s3://b/exp/train_runs/train-abc_00001/metrics.jsonl?endpoint_override=http://h:9"
+    assert _progress_line(m, uri).startswith("[mgsearch] two_stage seed 1 train-abc_00001 ")
 
 
 @pytest.fixture(autouse=True)
