@@ -58,9 +58,10 @@ class Loaders:
         seed = cfg.train.seed
         self.train_set = VideoClipDataset(train_index, d, schedule.stages[0].grids,
                                           cfg.shape.crop, train=True, seed=seed,
-                                          cache=train_cache)
+                                          cache=train_cache, default_frames=cfg.shape.frames)
         self.val_set = VideoClipDataset(val_index, d, [full_grid(cfg)], cfg.shape.crop,
-                                        train=False, seed=seed, cache=val_cache)
+                                        train=False, seed=seed, cache=val_cache,
+                                        default_frames=cfg.shape.frames)
         self.val_batch = val_batch or max(1, cfg.shape.batch // max(world, 1))
         self.collate = GridCollate(d.mean, d.std)
 
