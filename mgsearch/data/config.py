@@ -35,7 +35,11 @@ class DatasetConfig:
     jitter_scales: tuple[int, int] = (64, 72)
     test_scale: int = 64  # short side before the evaluation centre crop, pixels
     hflip: bool = True  # random horizontal flip in training (label-remapped where a map exists)
-    random_stride: bool = True  # draw the frame stride per clip in [min, max] (False: use max)
+    # span: a grid's t frames spread over the default span ((T-1)*sampling_rate + 1 frames), as
+    # the paper keeps the span on coarse grids; stride: t frames at a stride drawn per clip in
+    # [sampling_rate, sampling_rate*T/t] (at t=2 of T=8, stride 4: 5-17 frames, mean 11 of 29).
+    temporal_sampling: Literal["span", "stride"] = "span"
+    random_stride: bool = True  # stride mode: draw the stride per clip in [min, max] (False: max)
     short_video: Literal["pad", "loop"] = "pad"  # too few frames: repeat the last one, or wrap
     eval_clips: int = 1  # uniformly spaced temporal clips per video in evaluation
     cache: bool = True  # decode each video once into a uint8 memmap store (see mgsearch.data.cache)

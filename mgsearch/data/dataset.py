@@ -21,15 +21,18 @@ import torch
 from .cache import ClipCache
 from .decode import DecodeError, decode_frames
 from .index import SplitIndex
-from .sampling import (centre_box, draw_stride, eval_starts, frame_indices, span, train_box,
-                       train_start)
+from .sampling import centre_box, clip_indices, train_box
 from .transform import Patch, collate_patches, cut_patch
 
 
 class VideoClipDataset(torch.utils.data.Dataset):
     def __init__(self, index: SplitIndex, cfg, grids: Sequence, default_crop: int,
-                 train: bool, seed: int = 0, cache: Optional[ClipCache] = None):
+                 train: bool, seed: int = 0, cache: Optional[ClipCache] = None,
+                 default_frames: Optional[int] = None):
         self.index, self.cfg, self.train = index, cfg, train
+        # T of the default shape: `span` temporal sampling spreads every grid over its span.
+        # None: each grid's own t (then `span` mode covers (t-1)*min_stride + 1 frames).
+        self.default_frames = default_frames
         self.default_crop, self.seed, self.cache = int(default_crop), int(seed), cache
         self.videos = index.videos
         self.k = 1 if train else int(cfg.eval_clips)
@@ -96,12 +99,8 @@ class VideoClipDataset(torch.utils.data.Dataset):
     def _patch(self, video: int, clip: int, grid, rng: Optional[np.random.Generator]) -> Patch:
         cfg, v = self.cfg, self.videos[video]
         n = self.cache.num_frames(video) if self.cache is not None else v.info.frames
-        stride = (draw_stride(grid.min_stride, grid.max_stride, rng) if cfg.random_stride
-                  else int(grid.max_stride if rng is not None else grid.min_stride))
-        length = span(grid.t, stride)
-        start = (train_start(n, length, rng) if rng is not None
-                 else eval_starts(n, length, self.k)[clip])
-        idx = frame_indices(n, grid.t, stride, start, cfg.short_video)
+        idx = clip_indices(n, grid, self.default_frames or grid.t, cfg.temporal_sampling, rng,
+                           cfg.random_stride, self.k, clip, cfg.short_video)
         if self.cache is not None:
             frames = self.cache.frames(video)[idx]
         else:

@@ -84,7 +84,7 @@ def preview_info(cfg, clips_per_grid: int = 1, seed: int = 0) -> list[PreviewRow
     index, cache = open_split(cfg.dataset, cfg.dataset.train_split)
     grids = schedule.grids
     ds = VideoClipDataset(index, cfg.dataset, grids, cfg.shape.crop, train=True, seed=seed,
-                          cache=cache)
+                          cache=cache, default_frames=cfg.shape.frames)
     mean = np.asarray(cfg.dataset.mean).reshape(3, 1, 1, 1)
     std = np.asarray(cfg.dataset.std).reshape(3, 1, 1, 1)
     rng = np.random.default_rng(seed)

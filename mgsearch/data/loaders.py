@@ -11,9 +11,11 @@ disjoint shard of the validation clips per rank, so summed counts cover each cli
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from types import SimpleNamespace
 
+import numpy as np
 import torch
 
 from .cache import build_cache
@@ -58,11 +60,13 @@ class Loaders:
         seed = cfg.train.seed
         self.train_set = VideoClipDataset(train_index, d, schedule.stages[0].grids,
                                           cfg.shape.crop, train=True, seed=seed,
-                                          cache=train_cache)
+                                          cache=train_cache, default_frames=cfg.shape.frames)
         self.val_set = VideoClipDataset(val_index, d, [full_grid(cfg)], cfg.shape.crop,
-                                        train=False, seed=seed, cache=val_cache)
+                                        train=False, seed=seed, cache=val_cache,
+                                        default_frames=cfg.shape.frames)
         self.val_batch = val_batch or max(1, cfg.shape.batch // max(world, 1))
         self.collate = GridCollate(d.mean, d.std)
+        self._bn_set = None  # training videos at the full shape, built on first precise BN
 
     def _loader(self, dataset, batch_sampler) -> torch.utils.data.DataLoader:
         workers = self.cfg.dataset.loader_workers
@@ -79,6 +83,22 @@ class Loaders:
                                         rank=self.rank, world_size=self.world,
                                         seed=self.cfg.train.seed, epoch=epoch)
         return self._loader(self.train_set, sampler)
+
+    def precise_bn(self, clips: int) -> torch.utils.data.DataLoader:
+        """This worker's share of `clips` training videos at the full shape for precise BN.
+        Centre clips (what evaluation sees, and no random draw at all, so nothing of the training
+        stream is touched); the same fixed random subset every time, so it spans the classes."""
+        if self._bn_set is None:
+            one = dataclasses.replace(self.cfg.dataset, eval_clips=1)
+            self._bn_set = VideoClipDataset(self.train_set.index, one, [full_grid(self.cfg)],
+                                            self.cfg.shape.crop, train=False,
+                                            cache=self.train_set.cache,
+                                            default_frames=self.cfg.shape.frames)
+        order = np.random.default_rng([self.cfg.train.seed, 1]).permutation(len(self._bn_set))
+        mine = order[:clips].tolist()[self.rank::self.world]
+        batches = [[(i, 0) for i in mine[k:k + self.val_batch]]
+                   for k in range(0, len(mine), self.val_batch)]
+        return self._loader(self._bn_set, batches)
 
     def val(self) -> torch.utils.data.DataLoader:
         mine = list(range(self.rank, len(self.val_set), self.world))

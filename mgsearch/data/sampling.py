@@ -1,10 +1,15 @@
 """Where a clip comes from on a grid: frame indices in time, a square box in space.
 
-Temporal (README, "Data"): a grid asks for `t` frames with a frame stride in
-[min_stride, max_stride] source frames; training draws the stride per clip and a random start,
-evaluation uses the smallest stride and the centre (or `k` uniformly spaced starts). A video
-shorter than the span is padded by repeating its last frame (`pad`, the default: motion never
-jumps backwards, which matters for direction classes) or wrapped around (`loop`).
+Temporal (README, "Data"), two modes (`dataset.temporal_sampling`):
+- `span` (default): every grid's `t` frames are spread evenly over the default span
+  `(T-1)*min_stride + 1` source frames, so a 2-frame clip covers the same time as an 8-frame one
+  (its first and last frames are those of the full-shape clip at the same start).
+- `stride`: `t` frames at a stride in [min_stride, max_stride], drawn per clip in training; a
+  coarse clip then covers (t-1)*stride + 1 frames, less than the default span on average.
+Training takes a random start, evaluation the centre (or `k` uniformly spaced starts) and the
+smallest stride. At the full shape (t = T) both modes give the same frames. A video shorter than
+the span is padded by repeating its last frame (`pad`, the default: motion never jumps
+backwards, which matters for direction classes) or wrapped around (`loop`).
 
 Spatial: training resizes the short side to a scale drawn from
 [round(jitter_min * s / S), jitter_max] and crops `s x s` at a random place, flipped half the
@@ -49,6 +54,35 @@ def frame_indices(num_frames: int, t: int, stride: int, start: int,
     if short_video == "loop":
         return idx % num_frames
     return np.minimum(idx, num_frames - 1)
+
+
+def spread_indices(num_frames: int, t: int, clip_span: int, start: int,
+                   short_video: Literal["pad", "loop"] = "pad") -> np.ndarray:
+    """`t` source frame indices spread evenly over `clip_span` frames from `start` (first and
+    last included; inner ones rounded to the nearest frame), kept inside [0, num_frames)."""
+    idx = start + np.rint(np.linspace(0.0, clip_span - 1, t)).astype(np.int64)
+    if short_video == "loop":
+        return idx % num_frames
+    return np.minimum(idx, num_frames - 1)
+
+
+def clip_indices(num_frames: int, grid, default_frames: int, mode: Literal["span", "stride"],
+                 rng: np.random.Generator | None, random_stride: bool = True, k: int = 1,
+                 clip: int = 0, short_video: Literal["pad", "loop"] = "pad") -> np.ndarray:
+    """Source frames of one clip on `grid` (t, min_stride, max_stride): training when `rng` is
+    given (random start, and in `stride` mode a drawn stride), else evaluation clip `clip` of `k`.
+    `default_frames` is the default shape's T, which fixes the span in `span` mode."""
+    if mode == "span":
+        clip_span = span(default_frames, grid.min_stride)  # the full shape's span, source frames
+    else:
+        stride = (draw_stride(grid.min_stride, grid.max_stride, rng) if random_stride
+                  else int(grid.max_stride if rng is not None else grid.min_stride))
+        clip_span = span(grid.t, stride)
+    start = (train_start(num_frames, clip_span, rng) if rng is not None
+             else eval_starts(num_frames, clip_span, k)[clip])
+    if mode == "span":
+        return spread_indices(num_frames, grid.t, clip_span, start, short_video)
+    return frame_indices(num_frames, grid.t, stride, start, short_video)
 
 
 def train_start(num_frames: int, clip_span: int, rng: np.random.Generator) -> int:

@@ -68,6 +68,14 @@ class SubBatchNorm3d(nn.BatchNorm3d):
         self.running_var.copy_(self.split_var)
         self._dirty = False
 
+    @torch.no_grad()
+    def set_running_stats(self, mean: torch.Tensor, var: torch.Tensor) -> None:
+        """Evaluate with these statistics (precise BN) until the next training forward; the
+        accumulator of the training statistics is kept, for when precise BN is off."""
+        self.running_mean.copy_(mean)
+        self.running_var.copy_(var)
+        self._dirty = False
+
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
         with torch.no_grad():  # continue accumulating from the loaded statistics

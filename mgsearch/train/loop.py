@@ -69,6 +69,7 @@ class WorkerRun:
         # time_reported_s: the clock total at the last report, so each report carries
         # time_this_iter_s and Tune's time_total_s (their running sum) equals the clock's total.
         self.counters = {"clips": 0, "iterations": 0, "gflops": 0.0, "time_reported_s": 0.0}
+        self._bn_at = -1  # iterations count when the BN statistics were last made evaluation-ready
 
     # -- restore ---------------------------------------------------------------------------------
     def restore(self) -> None:
@@ -118,9 +119,21 @@ class WorkerRun:
                 "clips_per_s": seen * self.world / max(busy, 1e-9),
                 "iterations_epoch": n_iters}
 
+    def refresh_bn(self) -> None:
+        """Evaluation-ready BN statistics, once per weight state: the merged sub-batch ones, then
+        (train.precise_bn_clips > 0) precise BN at the full shape, on every rank. Training
+        forwards normalize with batch statistics, so this never changes training."""
+        if self._bn_at == self.counters["iterations"]:
+            return
+        self.net.merge_bn()
+        if self.cfg.train.precise_bn_clips:
+            self.net.precise_bn(self.loaders.precise_bn(self.cfg.train.precise_bn_clips),
+                                self.distributed)
+        self._bn_at = self.counters["iterations"]
+
     def evaluate(self) -> dict:
         """Top-1/top-5/loss on the full-shape validation set, summed over all workers."""
-        self.net.merge_bn()
+        self.refresh_bn()
         self.net.eval()
         totals = torch.zeros(4, dtype=torch.float64)  # correct@1, correct@5, loss sum, clips
         with torch.no_grad():
@@ -145,6 +158,10 @@ class WorkerRun:
     # -- reporting -------------------------------------------------------------------------------
     def report(self, epoch: int, stage: Stage, metrics: dict) -> None:
         done = epoch + 1
+        want_ckpt = done in self.schedule.checkpoint_epochs
+        if want_ckpt:  # checkpoints hold precise statistics; on every rank (all_reduce), on the
+            with self.clock.eval():  # clock before this report; a no-op right after evaluate()
+                self.refresh_bn()
         grid = stage.grids[-1]
         metrics = {
             "epoch": done, "stage": stage.index, "phase": stage.phase,
@@ -158,10 +175,8 @@ class WorkerRun:
             "time_this_iter_s": max(0.0, self.clock.total - self.counters["time_reported_s"]),
         }
         self.counters["time_reported_s"] = self.clock.total
-        want_ckpt = done in self.schedule.checkpoint_epochs
         if want_ckpt and self.is_chief:
             with self.clock.other(), tempfile.TemporaryDirectory() as folder:
-                self.net.merge_bn()
                 ckpt.save(folder, model_state=self.net.state_dict(),
                           optimizer_state=self.net.optimizer.state_dict(), epoch=done,
                           clock_state=self.clock.state_dict(), counters=dict(self.counters),

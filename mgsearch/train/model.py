@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import models
+from .precise_bn import recompute_bn_stats
 
 
 class TrainModel:
@@ -71,6 +72,11 @@ class TrainModel:
     def merge_bn(self) -> None:
         """Write sub-batch BN statistics into ordinary running statistics."""
         models.merge_bn_stats(self.module)
+
+    def precise_bn(self, loader, distributed: bool) -> int:
+        """BatchNorm statistics recomputed on `loader`'s (clips, labels, grid) batches at the
+        evaluation shape, averaged over ranks; returns the clips used (mgsearch.train.precise_bn)."""
+        return recompute_bn_stats(self.module, self.forward, (b[0] for b in loader), distributed)
 
     def train_gflops(self, t: int, s: int) -> float:
         """Training GFLOPs per clip at t x s^2: forward counted once per shape, x3 for backward."""

@@ -5,8 +5,15 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-from mgsearch.data.sampling import (centre_box, draw_stride, eval_starts, frame_indices,
-                                    scale_range, span, train_box, train_start)
+import pytest
+
+from mgsearch.data.sampling import (centre_box, clip_indices, draw_stride, eval_starts,
+                                    frame_indices, scale_range, span, spread_indices, train_box,
+                                    train_start)
+from mgsearch.config import load_config
+from mgsearch.schedule import build_schedule
+
+from ..conftest import ROOT
 
 
 def test_frame_indices_pad_and_loop_for_short_videos():
@@ -60,3 +67,43 @@ def test_train_start_keeps_indices_valid(n, t, stride, seed):
 def test_centre_box_is_centred():
     box = centre_box(80, 64, 64, 64, 64)
     assert (box.x0, box.y0, box.side, box.flip) == (8.0, 0.0, 64.0, False)
+
+
+def test_spread_indices_keep_first_and_last_frame():
+    assert spread_indices(32, 8, 29, 1).tolist() == [1, 5, 9, 13, 17, 21, 25, 29]  # = stride 4
+    assert spread_indices(32, 2, 29, 0).tolist() == [0, 28]
+    assert spread_indices(32, 4, 29, 0).tolist() == [0, 9, 19, 28]  # 28/3 rounded
+    assert spread_indices(20, 4, 29, 0, "pad").tolist() == [0, 9, 19, 19]
+    assert spread_indices(20, 4, 29, 0, "loop").tolist() == [0, 9, 19, 8]
+
+
+def _mean_spans(mode: str, clips: int = 4000) -> dict[int, float]:
+    """Mean first-to-last span (source frames, inclusive) of training clips per quickstart grid
+    t, on 32-frame videos (the synthetic set's length)."""
+    cfg = load_config(ROOT / "experiments" / "quickstart.yaml")
+    assert (cfg.shape.frames, cfg.shape.sampling_rate) == (8, 4)
+    rng = np.random.default_rng(0)
+    out = {}
+    for grid in build_schedule(cfg).grids:
+        if grid.t in out:
+            continue
+        spans = [np.ptp(clip_indices(32, grid, 8, mode, rng)) + 1 for _ in range(clips)]
+        out[grid.t] = float(np.mean(spans))
+        # Evaluation draws nothing: the centred clip over the same span.
+        centre = clip_indices(32, grid, 8, mode, None)
+        assert np.ptp(centre) + 1 == (29 if mode == "span" else span(grid.t, grid.min_stride))
+    return out
+
+
+def test_span_mode_keeps_the_default_span_on_coarse_grids():
+    # Tolerance 0: the first and last positions are integers by construction and a 32-frame
+    # video holds the 29-frame span, so nothing is rounded or padded at the ends.
+    assert _mean_spans("span") == {2: 29.0, 4: 29.0, 8: 29.0}
+
+
+def test_stride_mode_reproduces_the_shorter_coarse_spans():
+    # Stride uniform in [4, 4*8/t]: mean span (t-1)*mean_stride + 1 = 11 (t=2), 19 (t=4), 29.
+    # 4,000 clips: standard error of the mean 0.06 (t=2: stride sd 3.7) and 0.07 frames (t=4:
+    # 3 x sd 1.4), so 0.6 frames is ~9 standard errors yet well under one stride (4 frames).
+    got = _mean_spans("stride")
+    assert got == {2: pytest.approx(11.0, abs=0.6), 4: pytest.approx(19.0, abs=0.6), 8: 29.0}
