@@ -111,6 +111,7 @@ def slowfast_to_dict(data: dict, source: str) -> dict:
         multigrid = {"grid_set": "baseline"}
     multigrid.update(epoch_factor=g("MULTIGRID.EPOCH_FACTOR"),
                      bn_base_size=g("MULTIGRID.BN_BASE_SIZE"), eval_freq=g("MULTIGRID.EVAL_FREQ"))
+    multigrid["granularity"] = "epoch"  # PySlowFast's whole-epoch stages, bit for bit
     return {
         "name": Path(source).stem,
         "shape": {"batch": g("TRAIN.BATCH_SIZE"), "frames": g("DATA.NUM_FRAMES"),

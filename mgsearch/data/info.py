@@ -80,8 +80,8 @@ def preview_info(cfg, clips_per_grid: int = 1, seed: int = 0) -> list[PreviewRow
     from .dataset import VideoClipDataset
     from .loaders import open_split
 
-    schedule = build_schedule(cfg)
     index, cache = open_split(cfg.dataset, cfg.dataset.train_split)
+    schedule = build_schedule(cfg, clips=len(index.videos))
     grids = schedule.grids
     ds = VideoClipDataset(index, cfg.dataset, grids, cfg.shape.crop, train=True, seed=seed,
                           cache=cache)
