@@ -361,6 +361,22 @@ def _finish(b: _Builder, kind: str, raws: list[_Raw], granularity: str) -> Sched
     return replace(sched, points=points)
 
 
+def schedule_grids(cfg) -> tuple[GridShape, ...]:
+    """Every distinct grid the config's schedule runs, in order, without sizing any stage
+    (grids do not depend on the training set; previews and benchmarks need only them)."""
+    grid_set = resolve_grid_set(cfg.multigrid)
+    b = _Builder(cfg, grid_set, None)
+    if grid_set.long_cycle is None:
+        shapes = [((1, b.T, b.S), False)]
+    else:
+        shapes = [(p[2], True) for p in _long_cycle_plan(b)]
+    seen: dict[GridShape, None] = {}
+    for shape, scales in shapes:
+        for g in b.grids(*shape, stride_scales=scales):
+            seen.setdefault(g, None)
+    return tuple(seen)
+
+
 def build(cfg, clips: Optional[int], baseline: bool) -> Schedule:
     """See mgsearch.schedule.build_schedule."""
     if clips is not None and clips < cfg.train.world_size:
