@@ -14,6 +14,7 @@ import dataclasses
 
 from .lr_policy import lr_summary
 from .schedule import build_schedule
+from .schedule_view import aligned
 
 # (label, solver.policy, solver.lrs or None): lrs all 1 is the flat relative-steps schedule
 POLICIES = (("steps", "steps", None), ("steps lrs=1", "steps", 1.0), ("cosine", "cosine", None),
@@ -53,10 +54,4 @@ def format_lr_summary(cfg, clips: int) -> str:
                      f"{r['sum_full_shape']:.4f}", f"{r['baseline_sum']:.4f}",
                      f"{r['sum_full_shape'] / r['baseline_sum']:.3f}", f"{r['before']:.3f}",
                      f"{r['restart']:.3f}", f"{r['max_after_restart']:.3f}"])
-    widths = [max(len(row[i]) for row in rows) for i in range(len(cols))]
-    lines = [head, ""]
-    for i, row in enumerate(rows):
-        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
-        if i == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    return "\n".join([head, "", *aligned(rows)])

@@ -124,12 +124,7 @@ def format_table(name: str, schedule: Schedule, baseline: Schedule, clips: int) 
                      f"{b}·{t}·{s}²", _grids(st), _batches(st),
                      f"{schedule.lr_before_warmup(st.start_epoch):.4g}", str(sc.iterations),
                      f"{sc.compute:.1f}"])
-    widths = [max(len(r[i]) for r in rows) for i in range(len(cols))]
-    lines = [head, ""]
-    for i, r in enumerate(rows):
-        lines.append("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
-        if i == 0:
-            lines.append("  ".join("-" * w for w in widths))
+    lines = [head, "", *aligned(rows)]
     c, bc = cmp.cost, cmp.baseline
     lines += [
         "",
@@ -153,3 +148,14 @@ def _points_line(schedule: Schedule) -> str:
     return (f"{len(schedule.points)} reports; evaluate after iterations "
             f"{', '.join(str(p.iteration) for p in evals)} (every 1/{len(evals)} of the run's "
             f"baseline-equivalent clips)")
+
+
+def aligned(rows: list[list[str]]) -> list[str]:
+    """Rows as left-aligned columns, a rule under the first (the header)."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = []
+    for i, r in enumerate(rows):
+        lines.append("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+        if i == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return lines

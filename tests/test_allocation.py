@@ -41,10 +41,10 @@ def test_quickstart_wu2020_iterations_derived_by_hand():
     assert [s.phase for s in sched.stages] == ["train"] * 8 + ["fine_tune"] * 2
     assert [s.lr_step for s in sched.stages] == [0] * 4 + [1] * 4 + [2, 2]
     assert sched.iterations == 869 and sched.granularity == "iteration"
-    # Epoch-equivalents: clips read over the shard. Stage 0 reads 109 iterations of
-    # 128/64/64 from one pass (36 cycles + 1 batch: 36*256 + 128 = 9344 clips) -> 2.336...
-    # but a pass of 4000 holds 15 cycles + 1 (3968 clips), so 109 = 46+46+17 batches of 3
-    # passes; the epochs follow the clips actually read.
+    # Epoch-equivalents: clips read over the 4000-clip shard. A pass holds 15 cycles of
+    # 128/64/64 and one more 128 (3968 clips; 64 more would not fit), 46 batches; stage 0's 109
+    # batches are 46 + 46 + 17 (5 cycles + 128 + 64 = 1472 clips): 9408 clips, 2.352 epochs.
+    assert sched.stages[0].end_epoch == pytest.approx(9408 / 4000)
     cost = schedule_cost(sched)
     assert sched.stages[0].end_epoch == pytest.approx(cost.stages[0].clips / 4000)
     assert sched.max_epoch == pytest.approx(cost.clips / 4000)
@@ -56,8 +56,7 @@ def test_quickstart_every_stage_runs_with_equal_iterations(grid_set):
         warnings.simplefilter("error")
         sched = build_schedule(quickstart(grid_set), clips=4000)
     assert all(s.iterations > 0 for s in sched.stages)
-    n_shapes = len(sched.stages[0].grids[-1:]) and len({s.shape for s in sched.stages
-                                                          if s.phase == "train"})
+    n_shapes = len({s.shape for s in sched.stages if s.phase == "train"})
     for step in (0, 1):
         iters = [s.iterations for s in sched.stages if s.lr_step == step]
         assert len(iters) == n_shapes and max(iters) - min(iters) <= 1

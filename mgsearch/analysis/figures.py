@@ -113,25 +113,19 @@ def timeline_info(schedule: Schedule, title: str | None = None,
     if schedule.has_iterations:
         its = np.unique(np.linspace(0, schedule.iterations - 1,
                                     min(schedule.iterations, max_samples)).round().astype(int))
-        return TimelineInfo(
-            title=title or f"{schedule.grid_set} ({schedule.kind})",
-            starts=tuple(float(st.start_epoch) for st in stages),
-            ends=tuple(float(st.end_epoch) for st in stages),
-            shape_t=tuple(st.grids[-1].t for st in stages),
-            shape_s=tuple(st.grids[-1].s for st in stages),
-            batch=tuple(st.global_batch for st in stages),
-            lr_epochs=tuple(float(schedule.epoch_at_iter(int(i))) for i in its),
-            lr=tuple(schedule.lr_at_iter(int(i)) for i in its))
-    n = int(round(schedule.max_epoch * samples_per_epoch))
-    grid = np.linspace(0.0, schedule.max_epoch, n + 1)[:-1]  # lr at max_epoch: none
+        lr_epochs = tuple(float(schedule.epoch_at_iter(int(i))) for i in its)
+        lr = tuple(schedule.lr_at_iter(int(i)) for i in its)
+    else:
+        n = int(round(schedule.max_epoch * samples_per_epoch))
+        lr_epochs = tuple(float(e) for e in np.linspace(0.0, schedule.max_epoch, n + 1)[:-1])
+        lr = tuple(schedule.lr_at(e) for e in lr_epochs)  # (none at max_epoch itself)
     return TimelineInfo(
         title=title or f"{schedule.grid_set} ({schedule.kind})",
         starts=tuple(float(st.start_epoch) for st in stages),
         ends=tuple(float(st.end_epoch) for st in stages),
         shape_t=tuple(st.grids[-1].t for st in stages),
         shape_s=tuple(st.grids[-1].s for st in stages),
-        batch=tuple(st.global_batch for st in stages),
-        lr_epochs=tuple(float(e) for e in grid), lr=tuple(schedule.lr_at(e) for e in grid))
+        batch=tuple(st.global_batch for st in stages), lr_epochs=lr_epochs, lr=lr)
 
 
 def observed_timeline_info(reports: pd.DataFrame, trial_id: str,
