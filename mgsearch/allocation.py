@@ -30,7 +30,7 @@ from typing import Optional, Sequence
 
 from .errors import ConfigError
 from .grids import GRID_SETS, GridSet, resolve_grid_set
-from .points import budget_points, epoch_points
+from .points import budget_points, epoch_points, per_stage_epochs, periodic_epochs
 from .schedule import GridShape, Schedule, Stage
 from .stream import batches_per_epoch, cycle_sum, walk
 
@@ -227,28 +227,6 @@ def _fixed_shape_raws(b: _Builder, bounds: Sequence[float], whole: bool) -> list
     return out
 
 
-def _periodic(max_epoch: int, period: int) -> list[int]:
-    return [e + 1 for e in range(max_epoch) if (e + 1) % period == 0 or e + 1 == max_epoch]
-
-
-def _per_stage(max_epoch: int, ends: Sequence[int], freq: int) -> list[int]:
-    """About `freq` evaluations per long-cycle stage, the last at the stage's end."""
-    out = []
-    for e in range(max_epoch):
-        if e + 1 == max_epoch:
-            out.append(e + 1)
-            continue
-        prev = 0
-        for end in ends:
-            if e < end:
-                period = max((end - prev) // freq + 1, 1)
-                if (end - 1 - e) % period == 0:
-                    out.append(e + 1)
-                break
-            prev = end
-    return out
-
-
 # -- sizing ----------------------------------------------------------------------------------------
 
 
@@ -343,14 +321,14 @@ def _finish(b: _Builder, kind: str, raws: list[_Raw], granularity: str) -> Sched
             it, read = it + st.iterations, read + clips[i]
         max_epoch = read / b.n_w
     sv, tc, mg = b.solver, b.cfg.train, b.cfg.multigrid
-    if b.gs.long_cycle is None:  # baseline, short cycle only: every eval_period epochs
-        evals = _periodic(int(max_epoch), tc.eval_period) if granularity == "epoch" else []
-        ckpts = _periodic(int(max_epoch), tc.checkpoint_period) if granularity == "epoch" else []
-    else:
-        evals = (_per_stage(int(max_epoch), [s.end_epoch for s in stages if s.phase == "train"]
-                            + [stages[-1].end_epoch], mg.eval_freq)
-                 if granularity == "epoch" else [])
-        ckpts = evals
+    # The public implementation's eval/checkpoint epochs (whole epochs only; eval_points: 0).
+    evals, ckpts = [], []
+    if granularity == "epoch" and b.gs.long_cycle is None:  # baseline, short cycle only
+        evals = periodic_epochs(int(max_epoch), tc.eval_period)
+        ckpts = periodic_epochs(int(max_epoch), tc.checkpoint_period)
+    elif granularity == "epoch":  # about eval_freq per long-cycle stage
+        ends = [s.end_epoch for s in stages if s.phase == "train"] + [stages[-1].end_epoch]
+        evals = ckpts = per_stage_epochs(int(max_epoch), ends, mg.eval_freq)
     sched = Schedule(kind, b.gs.name, b.B, b.T, b.S, b.rate, b.W, max_epoch, sv.policy,
                      sv.base_lr, sv.cosine_end_lr, sv.warmup_epochs, sv.warmup_start_lr,
                      tuple(stages), tuple(evals), tuple(ckpts), granularity, b.clips)

@@ -16,6 +16,8 @@ after every epoch, evaluation and checkpoints at the schedule's `eval_epochs` an
 
 from __future__ import annotations
 
+from typing import Sequence
+
 from .schedule import Point, Schedule
 from .stream import cycle_sum, iteration_reaching
 
@@ -63,3 +65,27 @@ def epoch_points(schedule: Schedule) -> tuple[Point, ...]:
                              e / schedule.max_epoch, e in schedule.eval_epochs,
                              e in schedule.checkpoint_epochs))
     return tuple(out)
+
+
+def periodic_epochs(max_epoch: int, period: int) -> list[int]:
+    """Every `period`-th epoch and the last (baseline, short cycle only; eval_points: 0)."""
+    return [e + 1 for e in range(max_epoch) if (e + 1) % period == 0 or e + 1 == max_epoch]
+
+
+def per_stage_epochs(max_epoch: int, ends: Sequence[int], freq: int) -> list[int]:
+    """About `freq` evaluations per long-cycle stage, the last at the stage's end (the public
+    implementation's eval epochs; eval_points: 0)."""
+    out = []
+    for e in range(max_epoch):
+        if e + 1 == max_epoch:
+            out.append(e + 1)
+            continue
+        prev = 0
+        for end in ends:
+            if e < end:
+                period = max((end - prev) // freq + 1, 1)
+                if (end - 1 - e) % period == 0:
+                    out.append(e + 1)
+                break
+            prev = end
+    return out
