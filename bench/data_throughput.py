@@ -92,7 +92,9 @@ def run(args) -> list[dict]:
         write_synth(tmp / "synth", clips=args.clips, seed=0)
         cfg = dataclasses.replace(cfg, dataset=dataclasses.replace(
             cfg.dataset, root=str(tmp / "synth"), cache_dir=str(tmp / "cache")))
-    schedule = build_schedule(cfg)
+    from mgsearch.data.loaders import count_train_clips
+
+    schedule = build_schedule(cfg, clips=count_train_clips(cfg))
     torch.set_num_threads(args.threads)
     rows = []
     shapes = {}

@@ -31,9 +31,9 @@ import torch
 import torch.nn.functional as F
 
 from mgsearch import models
+from mgsearch.allocation import _bn_split as bn_split  # the schedule's own grouping rule
+from mgsearch.allocation import schedule_grids
 from mgsearch.config import load_config
-from mgsearch.schedule import _bn_split as bn_split  # the schedule's own grouping rule
-from mgsearch.schedule import build_schedule
 
 ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = [("fp32", False), ("fp32", True), ("bf16", False), ("bf16", True)]
@@ -50,7 +50,7 @@ def _shape(text: str) -> tuple[int, int, int]:
 def schedule_shapes(config: Path) -> tuple[list[tuple[int, int, int, int]], tuple[int, int, int]]:
     """(b, t, s, bn_split) of each distinct grid of the config's schedule, and its full shape."""
     cfg = load_config(config)
-    grids = build_schedule(cfg).grids
+    grids = schedule_grids(cfg)  # grids do not depend on the dataset size
     shapes = sorted({(g.global_batch, g.t, g.s, g.bn_split) for g in grids},
                     key=lambda x: (x[1], x[2], -x[0]))
     return shapes, (cfg.shape.batch, cfg.shape.frames, cfg.shape.crop)

@@ -4,7 +4,7 @@ from .config import Config, load_config
 from .cost import Comparison, Cost, compare, schedule_cost
 from .errors import ConfigError
 from .grids import GRID_SETS, GridSet, resolve_grid_set
-from .schedule import GridShape, Schedule, Stage, batches_per_epoch, build_schedule
+from .schedule import GridShape, Point, Schedule, Stage, batches_per_epoch, build_schedule
 from .slowfast import load_slowfast_config
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "GRID_SETS",
     "GridSet",
     "GridShape",
+    "Point",
     "Schedule",
     "Stage",
     "batches_per_epoch",

@@ -47,11 +47,15 @@ def _schedule(args: argparse.Namespace) -> int:
         raise ConfigError(f"--clips {args.clips}: the cost model needs >= 1 training clip")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        schedule = build_schedule(cfg, baseline=args.baseline)
-        baseline = build_schedule(cfg, baseline=True)
+        schedule = build_schedule(cfg, clips=args.clips, baseline=args.baseline)
+        baseline = build_schedule(cfg, clips=args.clips, baseline=True)
     for message in dict.fromkeys(str(w.message) for w in caught):  # each warning once
         print(f"mgsearch: warning: {message}", file=sys.stderr)
-    if args.json:
+    if args.lr_summary:
+        from .lr_view import format_lr_summary
+
+        print(format_lr_summary(cfg, args.clips))
+    elif args.json:
         json.dump(comparison_dict(schedule, baseline, args.clips), sys.stdout, indent=1)
         print()
     else:
@@ -81,12 +85,16 @@ def _add_schedule(sub) -> None:
     p.add_argument("--slowfast-config", metavar="FILE",
                    help="read a PySlowFast YAML instead of an mgsearch config")
     p.add_argument("--clips", type=int, default=None,
-                   help="training clips per epoch for the cost model (default: the config's "
-                        f"training split, or {DEFAULT_CLIPS} when it cannot be read)")
+                   help="training clips (the dataset's size): iterations, cost and report "
+                        "points depend on it (default: the config's training split, or "
+                        f"{DEFAULT_CLIPS} when it cannot be read)")
     p.add_argument("--baseline", action="store_true",
                    help="show the fixed-shape baseline schedule instead")
     p.add_argument("--json", action="store_true",
                    help="print one JSON document (schema: docs/schedule-json.md)")
+    p.add_argument("--lr-summary", action="store_true",
+                   help="print the per-iteration LR of every solver.policy x lr_scaling on "
+                        "this config: summed LR by shape against the baseline, LR at the restart")
     p.set_defaults(func=_schedule)
 
 

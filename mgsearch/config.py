@@ -41,9 +41,13 @@ class SolverConfig:
     """The fixed-shape solver that multigrid rescales (epochs are baseline epochs)."""
 
     base_lr: float = 0.1  # LR at the default batch; multigrid scales it by each stage's batch
-    policy: Literal["steps", "cosine"] = "steps"  # step decay (the paper's) or cosine
+    # steps: the paper's (restarts with each LR step); cosine: over the whole run's epochs;
+    # cosine_per_cycle: restarted at each long cycle, over its iterations (mgsearch.lr_policy)
+    policy: Literal["steps", "cosine", "cosine_per_cycle"] = "steps"
     steps: tuple[int, ...] = (0, 20, 30)  # epochs at which each LR step starts; first must be 0
-    lrs: Optional[tuple[float, ...]] = None  # relative LR per step; null means gamma**i
+    # relative LR per step (relative steps; cosine_per_cycle: each cycle's peak); null means
+    # gamma**i under steps, 1 under cosine_per_cycle
+    lrs: Optional[tuple[float, ...]] = None
     gamma: float = 0.1  # LR factor between steps
     max_epoch: int = 40  # baseline epochs; the last step runs from steps[-1] to here
     warmup_epochs: float = 0.0  # linear warm-up length, in (multigrid) epochs
@@ -77,9 +81,12 @@ class SolverConfig:
     def relative_lr(self, step: int) -> float:
         """The LR multiplier of LR step `step` (before multigrid's batch scaling).
 
-        Under the cosine policy steps only lay out the long cycle; they do not decay the LR."""
+        Under the cosine policy steps only lay out the long cycle; they do not decay the LR.
+        Under cosine_per_cycle they give each cycle's peak: `lrs[step]`, or 1 without lrs."""
         if self.policy == "cosine":
             return 1.0
+        if self.policy == "cosine_per_cycle":
+            return self.lrs[step] if self.lrs is not None else 1.0
         return self.lrs[step] if self.lrs is not None else self.gamma**step
 
 
@@ -97,6 +104,10 @@ class MultigridConfig:
     # sqrt (the usual rule for Adam-type optimizers), or none.
     lr_scaling: Literal["linear", "sqrt", "none"] = "linear"
     eval_freq: int = 3  # evaluations per long-cycle stage (eval/checkpoint epochs)
+    # How stages are sized: iteration (equal iterations per shape in each LR step, no stage
+    # lost to rounding; needs the training set's size) or epoch (the public implementation's
+    # whole-epoch rounding, bit for bit).
+    granularity: Literal["iteration", "epoch"] = "iteration"
 
     def __post_init__(self) -> None:
         check(self.epoch_factor > 0, "epoch_factor", self.epoch_factor, "must be > 0")
@@ -125,7 +136,14 @@ class TrainConfig:
     precision: Literal["fp32", "bf16", "fp16"] = "bf16"  # autocast; bf16 is ~2.6x faster on AMX CPUs
     channels_last: bool = True  # channels_last_3d memory format (faster with bf16 on CPU)
     seed: int = 0  # model init, sampling order and augmentation
-    eval_period: int = 1  # baseline / short-cycle-only runs evaluate every this many epochs
+    # Points at fixed fractions of the run's baseline-equivalent clips (mgsearch.points), the
+    # same fractions for every schedule: report at report_points, evaluate at eval_points of
+    # them, checkpoint at checkpoint_points of those. eval_points 0: the epoch-based points of
+    # granularity: epoch (eval_period, multigrid.eval_freq).
+    eval_points: int = 12
+    report_points: int = 24
+    checkpoint_points: int = 12
+    eval_period: int = 1  # eval_points 0: baseline / short-only runs evaluate every n epochs
     checkpoint_period: int = 1  # ... and checkpoint every this many epochs
     # Training clips whose BatchNorm statistics at the full shape replace the last grid's before
     # each evaluation and checkpoint (precise BN); 0: the merged sub-batch statistics. 200 costs
@@ -142,6 +160,15 @@ class TrainConfig:
               "must be >= 1")
         check(self.precise_bn_clips >= 0, "precise_bn_clips", self.precise_bn_clips,
               "must be >= 0 training clips (0: off)")
+        check(self.eval_points >= 0, "eval_points", self.eval_points,
+              "must be >= 1 (or 0: the epoch-based points of granularity: epoch)")
+        if self.eval_points:
+            check(self.report_points >= 1 and self.report_points % self.eval_points == 0,
+                  "report_points", self.report_points,
+                  f"must be a multiple of eval_points ({self.eval_points}): evaluations are reports")
+            check(self.checkpoint_points >= 1 and self.eval_points % self.checkpoint_points == 0,
+                  "checkpoint_points", self.checkpoint_points,
+                  f"must divide eval_points ({self.eval_points}): checkpoints sit at evaluations")
         check(self.max_failures >= -1, "max_failures", self.max_failures,
               "must be >= 0 (or -1: retry forever)")
         check(not (self.precision == "fp16" and not self.use_gpu), "precision", self.precision,
@@ -237,6 +264,9 @@ class Config:
     dataset: DatasetConfig = field(default_factory=DatasetConfig)
 
     def __post_init__(self) -> None:
+        check(self.train.eval_points > 0 or self.multigrid.granularity == "epoch",
+              "train.eval_points", self.train.eval_points,
+              "0 (points per epoch) needs multigrid.granularity: epoch; set eval_points >= 1")
         check(self.shape.batch % self.train.world_size == 0, "shape.batch", self.shape.batch,
               f"must be divisible by train.workers={self.train.workers}; "
               f"pick a batch that is a multiple of the worker count")

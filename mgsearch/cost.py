@@ -3,22 +3,23 @@
 Compute is counted in voxels per iteration (b*t*s*s summed over the global batch) and reported
 in units of one baseline iteration (B*T*S*S), so a multigrid iteration of matched shape costs
 about 1.0. The predicted speed-up assumes time is proportional to compute (or to iterations);
-bench/step_throughput.py measures how far that holds on a given machine.
+bench/step_throughput.py measures how far that holds on a given machine. Iterations and clips
+come from the schedule's clip stream (mgsearch.stream), the same walk the training follows.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .schedule import Schedule, Stage, batches_per_epoch
+from .schedule import Schedule
 
 
 @dataclass(frozen=True)
 class StageCost:
     stage: int
-    epochs: int
-    iters_per_epoch: int  # per worker, the same on every worker
-    iterations: int
+    epochs: float  # epoch-equivalents (clips read per worker / shard size; whole under `epoch`)
+    iterations: int  # the same on every worker
+    grid_iterations: tuple[int, ...]  # of those, on each grid in short-cycle order
     clips: int  # clips seen over all workers
     compute: float  # in baseline iterations
 
@@ -42,48 +43,46 @@ class Cost:
         return sum(s.compute for s in self.stages)
 
 
-def _grid_counts(stage: Stage, clips_per_worker: int) -> list[int]:
-    """Iterations per epoch of each grid of the stage (the sampler cycles them in order)."""
-    sizes = [g.per_worker_batch for g in stage.grids]
-    n = batches_per_epoch(clips_per_worker, sizes)
-    full, extra = divmod(n, len(sizes))
-    return [full + (1 if i < extra else 0) for i in range(len(sizes))]
+def attach_clips(schedule: Schedule, clips: int) -> Schedule:
+    """`schedule` sized for `clips` training clips (an epoch-granularity schedule built without
+    them gets its iterations, not report points); one built for other clips is refused."""
+    if schedule.clips == clips:
+        return schedule
+    if schedule.clips is not None:
+        raise ValueError(f"clips = {clips}: this schedule was built for {schedule.clips} training "
+                         f"clips; build it again with build_schedule(cfg, clips={clips})")
+    from .allocation import sized_for
+
+    return sized_for(schedule, clips)
 
 
-def schedule_cost(schedule: Schedule, clips: int) -> Cost:
-    """Cost of `schedule` when one epoch is one pass over `clips` training clips."""
-    if clips < 1:
+def schedule_cost(schedule: Schedule, clips: int | None = None) -> Cost:
+    """Cost of `schedule` (its own `clips`, or `clips` for an epoch schedule built without)."""
+    if clips is not None and clips < 1:
         raise ValueError(f"clips = {clips}: the cost model needs >= 1 training clip")
+    if clips is not None:
+        schedule = attach_clips(schedule, clips)
+    elif schedule.clips is None:
+        raise ValueError("schedule_cost needs the training clips: pass clips=N")
     unit = schedule.batch * schedule.frames * schedule.crop**2  # one baseline iteration
-    per_worker = clips // schedule.workers  # each worker gets a disjoint shard; remainder dropped
+    counts = [[0] * len(st.grids) for st in schedule.stages]
+    for seg in schedule.segments:
+        row, n = counts[seg.stage], len(counts[seg.stage])
+        full, rest = divmod(seg.iterations, n)
+        for g in range(n):
+            row[g] += full + (1 if (g - seg.phase) % n < rest else 0)
     out = []
-    for stage in schedule.stages:
-        counts = _grid_counts(stage, per_worker)
-        per_epoch = sum(counts)
+    for st, row in zip(schedule.stages, counts):
         out.append(StageCost(
-            stage=stage.index,
-            epochs=stage.epochs,
-            iters_per_epoch=per_epoch,
-            iterations=per_epoch * stage.epochs,
-            clips=stage.epochs * sum(c * g.global_batch for c, g in zip(counts, stage.grids)),
-            compute=stage.epochs * sum(c * g.cost for c, g in zip(counts, stage.grids)) / unit,
-        ))
-    return Cost(clips, schedule.workers, tuple(out))
+            stage=st.index, epochs=st.epochs, iterations=sum(row), grid_iterations=tuple(row),
+            clips=sum(c * g.global_batch for c, g in zip(row, st.grids)),
+            compute=sum(c * g.cost for c, g in zip(row, st.grids)) / unit))
+    return Cost(schedule.clips, schedule.workers, tuple(out))
 
 
 def check_fits(schedule: Schedule, clips: int) -> Cost:
     """The cost, or a ConfigError if some stage would get no full batch from `clips` clips."""
-    from .errors import ConfigError
-
-    cost = schedule_cost(schedule, clips)
-    for stage, sc in zip(schedule.stages, cost.stages):
-        if sc.iters_per_epoch == 0:
-            batches = [g.global_batch for g in stage.grids]
-            raise ConfigError(
-                f"{schedule.kind} stage {stage.index} needs batches of {batches} clips but the "
-                f"training set has {clips} clips ({clips // schedule.workers} per worker): use "
-                f"more clips, a smaller shape.batch, or a grid set with a smaller largest batch")
-    return cost
+    return schedule_cost(schedule, clips)
 
 
 @dataclass(frozen=True)
@@ -102,5 +101,6 @@ class Comparison:
         return self.baseline.compute / self.cost.compute if self.cost.compute else float("inf")
 
 
-def compare(schedule: Schedule, baseline: Schedule, clips: int) -> Comparison:
+def compare(schedule: Schedule, baseline: Schedule, clips: int | None = None) -> Comparison:
     return Comparison(schedule_cost(schedule, clips), schedule_cost(baseline, clips))
+

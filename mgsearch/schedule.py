@@ -1,29 +1,29 @@
 """Multigrid schedules as immutable data, computed once by pure functions (no torch).
 
-    sched = build_schedule(cfg)              # the config's grid set
-    base = build_schedule(cfg, baseline=True)  # the fixed-shape baseline, same type
+    sched = build_schedule(cfg, clips=4000)                 # the config's grid set
+    base = build_schedule(cfg, clips=4000, baseline=True)   # the fixed-shape baseline, same type
 
 A `Schedule` is a list of `Stage`s. A stage holds one long-cycle base shape `(b_rel, t, s)`, one
-constant LR multiplier, and the grids the short-cycle sampler cycles through (in sampler order,
-the stage's own shape last). Training reads it; nothing writes to it.
+LR multiplier, the grids the short-cycle sampler cycles through (in sampler order, the stage's
+own shape last) and, once the number of training clips is known, its iterations. Training reads
+it; nothing writes to it.
 
-Semantics ("wu2020"): the multigrid method of Wu et al. (CVPR 2020) as its public implementation
-computes it, stage ends, shapes, batch sizes and LR table including its rounding (Python's
-`round`, ties to even). Departures, each where the public code crashes or has no answer:
-long cycle without short cycle works; the fine-tuning phase always runs at the full shape;
-zero-length stages are dropped with a warning; explicit `solver.lrs` are honoured under the long
-cycle (the public code replaces them by `gamma**step`, as ours does when `lrs` is null).
+`multigrid.granularity` decides how stages are sized (mgsearch.allocation): `epoch` rounds them
+to whole epochs exactly as the paper's public implementation does (the only mode that can be
+built without `clips`); `iteration` (the default) gives every long-cycle shape of an LR step the
+same number of iterations and never loses a stage to rounding. Iterations depend on the dataset
+size and the worker count, so `clips` (training clips, the dataset's size) is part of the input.
+Evaluation, report and checkpoint points (`points`) sit at fixed fractions of the run's
+baseline-equivalent clips (mgsearch.points); the LR is a pure function of the iteration
+(mgsearch.lr_policy).
 """
 
 from __future__ import annotations
 
-import math
-import warnings
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Literal, Optional
 
-from .errors import ConfigError
-from .grids import GridSet, resolve_grid_set
+from .stream import Segment, batches_per_epoch, walk  # noqa: F401  (batches_per_epoch: public)
 
 
 @dataclass(frozen=True)
@@ -48,20 +48,42 @@ class GridShape:
 class Stage:
     index: int
     phase: Literal["train", "fine_tune"]
-    lr_step: int  # which LR step of the solver this stage belongs to
+    lr_step: int  # which LR step of the solver (= which long cycle) this stage belongs to
     shape: tuple[int, int, int]  # long-cycle base shape (b_rel, t, s)
-    start_epoch: int  # first epoch (0-based) of the stage
-    end_epoch: int  # one past its last epoch
-    lr_scale: float  # LR = base_lr * lr_scale (times the cosine factor under that policy)
+    start_epoch: float  # epoch-equivalents before it (clips read / shard size); int under `epoch`
+    end_epoch: float
+    lr_scale: float  # LR = base_lr * lr_scale (times the policy's factor, see lr_policy)
     grids: tuple[GridShape, ...]  # short-cycle order; one grid without the short cycle
+    start_iter: Optional[int] = None  # iterations before it; None when built without clips
+    end_iter: Optional[int] = None
 
     @property
     def global_batch(self) -> int:
         return self.grids[-1].global_batch
 
     @property
-    def epochs(self) -> int:
+    def epochs(self) -> float:
         return self.end_epoch - self.start_epoch
+
+    @property
+    def iterations(self) -> int:
+        return (self.end_iter or 0) - (self.start_iter or 0)
+
+    @property
+    def batch_sizes(self) -> tuple[int, ...]:
+        """Per-worker batch of each grid, in short-cycle order (what the sampler cycles)."""
+        return tuple(g.per_worker_batch for g in self.grids)
+
+
+@dataclass(frozen=True)
+class Point:
+    """Where the run reports (and maybe evaluates and checkpoints): after `iteration` steps."""
+
+    index: int  # 1-based report number
+    iteration: int  # completed iterations
+    budget_fraction: float  # target fraction of the run's baseline-equivalent clips
+    evaluate: bool
+    checkpoint: bool
 
 
 @dataclass(frozen=True)
@@ -73,15 +95,41 @@ class Schedule:
     crop: int
     sampling_rate: int
     workers: int
-    max_epoch: int  # epochs this schedule trains for
-    policy: Literal["steps", "cosine"]
+    max_epoch: float  # epoch-equivalents this schedule trains for (an int under `epoch`)
+    policy: Literal["steps", "cosine", "cosine_per_cycle"]
     base_lr: float
     cosine_end_lr: float
     warmup_epochs: float
     warmup_start_lr: float
     stages: tuple[Stage, ...]
-    eval_epochs: tuple[int, ...]  # evaluate after this many completed epochs
-    checkpoint_epochs: tuple[int, ...]  # checkpoint after this many completed epochs
+    eval_epochs: tuple[int, ...]  # epoch granularity's own evaluation epochs (eval_points: 0)
+    checkpoint_epochs: tuple[int, ...]
+    granularity: Literal["iteration", "epoch"] = "epoch"
+    clips: Optional[int] = None  # training clips the iterations were computed for
+    points: tuple[Point, ...] = ()  # report points; empty without clips
+
+    # -- positions -------------------------------------------------------------------------------
+    @property
+    def has_iterations(self) -> bool:
+        return self.clips is not None
+
+    @property
+    def iterations(self) -> int:
+        """Iterations of the whole run (every worker runs them all)."""
+        self._need_iterations("iterations")
+        return self.stages[-1].end_iter
+
+    @property
+    def clips_per_worker(self) -> int:
+        self._need_iterations("clips_per_worker")
+        return self.clips // self.workers
+
+    @property
+    def segments(self) -> tuple[Segment, ...]:
+        """The clip stream of the run (mgsearch.stream): stage, pass, offset of every run."""
+        self._need_iterations("segments")
+        return walk([s.batch_sizes for s in self.stages], [s.iterations for s in self.stages],
+                    self.clips_per_worker, self.granularity == "epoch")
 
     def stage_at(self, epoch: float) -> Stage:
         """The stage that trains (fractional) epoch `epoch`; the last one past the end."""
@@ -92,32 +140,70 @@ class Schedule:
                 return stage
         return self.stages[-1]
 
-    def lr_before_warmup(self, epoch: float) -> float:
-        """The policy's LR at `epoch` (step or cosine, times the stage's batch scaling)."""
-        scale = self.stage_at(epoch).lr_scale
-        if self.policy == "steps":
-            return self.base_lr * scale
-        cosine = (math.cos(math.pi * epoch / self.max_epoch) + 1.0) * 0.5
-        return (self.cosine_end_lr + (self.base_lr - self.cosine_end_lr) * cosine) * scale
+    def stage_at_iter(self, iteration: int) -> Stage:
+        """The stage that runs iteration `iteration` (0-based); the last one past the end."""
+        self._need_iterations("stage_at_iter")
+        if iteration < 0:
+            raise ValueError(f"iteration {iteration} < 0")
+        for stage in self.stages:
+            if iteration < stage.end_iter:
+                return stage
+        return self.stages[-1]
+
+    def epoch_at_iter(self, iteration: float) -> float:
+        """Epoch-equivalents at the start of iteration `iteration`, linear inside each stage
+        (under `epoch`: epoch + batch index / batches in that epoch)."""
+        stage = self.stage_at_iter(int(iteration))
+        n = stage.iterations
+        if n == 0:
+            return float(stage.start_epoch)
+        done = min(iteration - stage.start_iter, n)
+        if self.granularity == "epoch":
+            per_epoch = n // stage.epochs  # whole epochs of equal batch counts
+            whole, part = divmod(done, per_epoch)
+            return stage.start_epoch + whole + part / per_epoch
+        return stage.start_epoch + done / n * stage.epochs
+
+    def iter_at_epoch(self, epoch: float) -> float:
+        """Inverse of epoch_at_iter (fractional iterations)."""
+        stage = self.stage_at(epoch)
+        if stage.epochs <= 0:
+            return float(stage.start_iter)
+        frac = min(max((epoch - stage.start_epoch) / stage.epochs, 0.0), 1.0)
+        return stage.start_iter + frac * stage.iterations
+
+    def _need_iterations(self, what: str) -> None:
+        if self.clips is None:
+            raise ValueError(f"Schedule.{what} needs iterations: build the schedule with "
+                             f"build_schedule(cfg, clips=N)")
+
+    # -- learning rate ---------------------------------------------------------------------------
+    def lr_at_iter(self, iteration: float) -> float:
+        """LR of iteration `iteration` (0-based), warm-up included (mgsearch.lr_policy)."""
+        from .lr_policy import lr_at_iter
+
+        return lr_at_iter(self, iteration)
 
     def lr_at(self, epoch: float) -> float:
-        """LR at fractional epoch `epoch` (epoch + iteration / iterations in that epoch)."""
-        # 1. Linear warm-up from warmup_start_lr to the policy's LR at the warm-up's end.
-        if epoch < self.warmup_epochs:
-            end = self.lr_before_warmup(self.warmup_epochs)
-            return epoch * (end - self.warmup_start_lr) / self.warmup_epochs + self.warmup_start_lr
-        # 2. The stage's LR: step or cosine, times its batch scaling.
-        return self.lr_before_warmup(epoch)
+        """LR at fractional epoch `epoch`, warm-up included."""
+        from .lr_policy import lr_at_epoch
 
-    def lr_at_iter(self, epoch: int, iteration: int, iters_in_epoch: int) -> float:
-        return self.lr_at(epoch + iteration / max(iters_in_epoch, 1))
+        return lr_at_epoch(self, epoch)
+
+    def lr_before_warmup(self, epoch: float) -> float:
+        """The policy's LR at `epoch` (times the stage's batch scaling), no warm-up."""
+        from .lr_policy import lr_at_epoch
+
+        return lr_at_epoch(self, epoch, warmup=False)
 
     @property
-    def lr_table(self) -> tuple[tuple[int, float], ...]:
+    def lr_table(self) -> tuple[tuple[float, float], ...]:
         """Piecewise LR before warm-up: (start_epoch, lr) where it changes.
 
-        Under the cosine policy the LR is the value at each stage's start."""
-        table: list[tuple[int, float]] = []
+        Under the cosine policies the LR is the value at each stage's start."""
+        import math
+
+        table: list[tuple[float, float]] = []
         for stage in self.stages:
             lr = self.lr_before_warmup(stage.start_epoch)
             if not table or not math.isclose(table[-1][1], lr, rel_tol=1e-12):
@@ -134,204 +220,12 @@ class Schedule:
         return tuple(seen)
 
 
-def batches_per_epoch(clips_per_worker: int, batch_sizes: Sequence[int]) -> int:
-    """Full batches one worker yields from `clips_per_worker` clips, cycling `batch_sizes`.
+def build_schedule(cfg, clips: Optional[int] = None, baseline: bool = False) -> Schedule:
+    """The schedule of `cfg` (a mgsearch.config.Config) for `clips` training clips.
 
-    The incomplete last batch is dropped. This is the one count the sampler, the cost model and
-    the training loop share (every worker must run the same number of steps or DDP hangs)."""
-    cycle = sum(batch_sizes)
-    full, rest = divmod(clips_per_worker, cycle)
-    n = full * len(batch_sizes)
-    for b in batch_sizes:
-        if rest < b:
-            break
-        rest -= b
-        n += 1
-    return n
+    `baseline=True` gives the fixed-shape baseline. `clips` (the training set's size) is
+    required under `multigrid.granularity: iteration`; under `epoch` it only adds iterations
+    and report points. Raises ConfigError when the data cannot hold a stage's batch."""
+    from .allocation import build
 
-
-# --- building -----------------------------------------------------------------------------------
-
-
-def _bn_split(per_worker_batch: int, bn_base_size: int) -> int:
-    """Largest split count with groups of >= bn_base_size clips that divides the batch evenly."""
-    n = max(1, per_worker_batch // bn_base_size)
-    while per_worker_batch % n:
-        n -= 1
-    return n
-
-
-class _Builder:
-    """Shared arithmetic of every schedule kind; one per build call."""
-
-    def __init__(self, cfg, grid_set: GridSet):
-        self.cfg, self.gs = cfg, grid_set
-        sh = cfg.shape
-        self.B, self.T, self.S, self.rate = sh.batch, sh.frames, sh.crop, sh.sampling_rate
-        self.W = cfg.train.world_size
-        self.solver = cfg.solver
-
-    def grids(self, b_rel: int, t: int, s: int, stride_scales: bool) -> tuple[GridShape, ...]:
-        """Sampler grids of a stage: short-cycle grids first (if on), then the base shape."""
-        pw = b_rel * self.B // self.W  # per-worker batch of the base shape
-        sizes = [(t, s, pw)]
-        if self.gs.short_cycle is not None:
-            short = []
-            for i, f in enumerate(self.gs.short_cycle):
-                # The sampler's batch factor: (base crop / short-cycle crop)^2, rounded.
-                factor = int(round((float(s) / (f * self.S)) ** 2))
-                crop = int(round(f * self.S))
-                if factor < 1:
-                    raise ConfigError(
-                        f"multigrid.short_cycle_factors[{i}] = {f}: its {crop}-px crop is larger "
-                        f"than the long-cycle crop {s} px; short-cycle factors must not exceed "
-                        f"any long-cycle spatial factor")
-                short.append((t, crop, pw * factor))
-            sizes = short + sizes
-        max_stride = self.rate * (self.T // t) if stride_scales else self.rate
-        return tuple(
-            GridShape(t=gt, s=gs, global_batch=b * self.W, per_worker_batch=b,
-                      bn_split=_bn_split(b, self.cfg.multigrid.bn_base_size),
-                      min_stride=self.rate, max_stride=max_stride)
-            for gt, gs, b in sizes)
-
-    def finish(self, kind, max_epoch, raw_stages, eval_epochs, ckpt_epochs) -> Schedule:
-        """raw_stages: (phase, lr_step, shape, start, end, lr_scale, stride_scales)."""
-        stages = []
-        for phase, step, shape, start, end, scale, stride_scales in raw_stages:
-            if end <= start:
-                warnings.warn(f"schedule: dropped a zero-length {phase} stage (LR step {step}, "
-                              f"shape {list(shape)}, epoch {start}); rounding left it no epochs",
-                              stacklevel=3)
-                continue
-            stages.append(Stage(len(stages), phase, step, shape, start, end, scale,
-                                self.grids(*shape, stride_scales=stride_scales)))
-        sv = self.solver
-        return Schedule(kind, self.gs.name, self.B, self.T, self.S, self.rate, self.W, max_epoch,
-                        sv.policy, sv.base_lr, sv.cosine_end_lr, sv.warmup_epochs,
-                        sv.warmup_start_lr, tuple(stages), tuple(eval_epochs), tuple(ckpt_epochs))
-
-
-def _periodic(max_epoch: int, period: int) -> list[int]:
-    return [e + 1 for e in range(max_epoch) if (e + 1) % period == 0 or e + 1 == max_epoch]
-
-
-def _per_stage(max_epoch: int, ends: Sequence[int], freq: int) -> list[int]:
-    """About `freq` evaluations per long-cycle stage, the last at the stage's end."""
-    out = []
-    for e in range(max_epoch):
-        if e + 1 == max_epoch:
-            out.append(e + 1)
-            continue
-        prev = 0
-        for end in ends:
-            if e < end:
-                period = max((end - prev) // freq + 1, 1)
-                if (end - 1 - e) % period == 0:
-                    out.append(e + 1)
-                break
-            prev = end
-    return out
-
-
-def _fixed_shape(b: _Builder, max_epoch: int, steps: Sequence[int], kind: str) -> Schedule:
-    """Baseline and short-cycle-only: one stage per LR step at the full shape."""
-    bounds = list(steps) + [max_epoch]
-    raw = [("train", i, (1, b.T, b.S), bounds[i], bounds[i + 1], b.solver.relative_lr(i), False)
-           for i in range(len(steps))]
-    tc = b.cfg.train
-    return b.finish(kind, max_epoch, raw, _periodic(max_epoch, tc.eval_period),
-                    _periodic(max_epoch, tc.checkpoint_period))
-
-
-def _shape_of(b: _Builder, ft: float, fs: float, i: int) -> tuple[int, int]:
-    t, s = int(round(b.T * ft)), int(round(b.S * fs))
-    if t < 1 or s < 8:
-        raise ConfigError(
-            f"multigrid.long_cycle_factors[{i}] = [{ft}, {fs}] gives {t} frames x {s} px on the "
-            f"default {b.T} x {b.S} px; shapes need >= 1 frame and >= 8 px: raise the factor "
-            f"or the default shape")
-    return t, s
-
-
-def _long_cycle(b: _Builder) -> Schedule:
-    sv, mg = b.solver, b.cfg.multigrid
-    steps = list(sv.steps)
-    if len(steps) < 2:
-        raise ConfigError(f"solver.steps = {steps}: the long cycle repeats once per LR step "
-                          f"before the fine-tuning phase, so it needs >= 2 steps, e.g. [0, 20, 30]")
-    default_size = float(b.T * b.S**2)
-
-    def relative_shapes(t: int, s: int) -> list[list]:
-        pairs = [[t, b.S * f] for f in b.gs.short_cycle] if b.gs.short_cycle else []
-        pairs.append([t, s])
-        return [[int(round(default_size / (pt * ps * ps))), pt, ps] for pt, ps in pairs]
-
-    all_shapes, avg_bs = [], []
-    for i, (ft, fs) in enumerate(b.gs.long_cycle):
-        shapes = relative_shapes(*_shape_of(b, ft, fs, i))
-        all_shapes.append(shapes)
-        avg_bs.append(sum(s[0] for s in shapes) / len(shapes))
-    ft_shapes = relative_shapes(b.T, b.S)  # fine-tuning always at the full shape
-    avg_ft = sum(s[0] for s in ft_shapes) / len(ft_shapes)
-
-    # 1. Inside each LR step every long-cycle shape gets the same number of iterations.
-    plan, total_iters = [], 0.0
-    for step in range(len(steps) - 1):
-        step_epochs = steps[step + 1] - steps[step]
-        for i, shapes in enumerate(all_shapes):
-            epochs = step_epochs * avg_bs[i] / sum(avg_bs)
-            total_iters += epochs / avg_bs[i]
-            plan.append((step, shapes[-1], epochs))
-    # 2. Fine-tuning: the last LR step, shortened by the same iteration saving.
-    iter_saving = steps[-1] / total_iters
-    plan.append((len(steps) - 1, ft_shapes[-1], (sv.max_epoch - steps[-1]) / iter_saving * avg_ft))
-    # 3. Scale everything to max_epoch * epoch_factor; stage ends are rounded cumulative epochs.
-    x = sv.max_epoch * mg.epoch_factor / sum(p[2] for p in plan)
-    ends, total = [], 0.0
-    for p in plan:
-        total += p[2] * x
-        ends.append(int(round(total)))
-
-    # 4. LR: step LR times the stage's long-cycle batch; fine-tuning split in two halves, the
-    #    first at the previous stage's rate.
-    scaling = {"linear": lambda b: float(b), "sqrt": math.sqrt, "none": lambda b: 1.0}[
-        mg.lr_scaling]
-
-    def shape3(p) -> tuple[int, int, int]:
-        return (int(p[1][0]), int(p[1][1]), int(p[1][2]))
-
-    raw, start = [], 0
-    for i, p in enumerate(plan[:-1]):
-        raw.append(("train", p[0], shape3(p), start, ends[i],
-                    sv.relative_lr(p[0]) * scaling(p[1][0]), True))
-        start = ends[i]
-    ft = plan[-1]
-    mid = (start + ends[-1]) // 2
-    first_half = raw[-1][5] if sv.policy == "steps" else sv.relative_lr(ft[0]) * scaling(ft[1][0])
-    raw.append(("fine_tune", ft[0], shape3(ft), start, mid, first_half, True))
-    raw.append(("fine_tune", ft[0], shape3(ft), mid, ends[-1],
-                sv.relative_lr(ft[0]) * scaling(ft[1][0]), True))
-    max_epoch = ends[-1]
-    evals = _per_stage(max_epoch, ends, mg.eval_freq)
-    return b.finish("multigrid", max_epoch, raw, evals, evals)
-
-
-def _short_only(b: _Builder) -> Schedule:
-    f = b.cfg.multigrid.epoch_factor
-    steps = [int(s * f) for s in b.solver.steps]
-    return _fixed_shape(b, int(b.solver.max_epoch * f), steps, "multigrid")
-
-
-def build_schedule(cfg, baseline: bool = False) -> Schedule:
-    """The schedule of `cfg` (a mgsearch.config.Config); `baseline=True` gives the fixed shape."""
-    grid_set = resolve_grid_set(cfg.multigrid)
-    if baseline or grid_set.is_baseline:
-        from .grids import GRID_SETS
-
-        b = _Builder(cfg, GRID_SETS["baseline"])
-        return _fixed_shape(b, cfg.solver.max_epoch, cfg.solver.steps, "baseline")
-    b = _Builder(cfg, grid_set)
-    if grid_set.long_cycle is None:
-        return _short_only(b)
-    return _long_cycle(b)
+    return build(cfg, clips, baseline)

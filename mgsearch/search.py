@@ -21,7 +21,7 @@ import itertools
 import math
 
 from .config import Config, with_absolute_paths
-from .cost import check_fits, compare
+from .cost import compare
 from .errors import ConfigError
 from .raycluster import ensure_ray
 from .storage import absolute_storage, join
@@ -74,9 +74,8 @@ def point_config(base: Config, point: dict) -> tuple[Config, bool]:
 def predictions(base: Config, point: dict, clips: int) -> dict:
     """What the schedule of `point` predicts, recorded in the trial's config."""
     cfg, baseline = point_config(base, point)
-    sched = build_schedule(cfg, baseline=baseline)
-    check_fits(sched, clips)
-    cmp = compare(sched, build_schedule(cfg, baseline=True), clips)
+    sched = build_schedule(cfg, clips=clips, baseline=baseline)  # refuses what cannot fit
+    cmp = compare(sched, build_schedule(cfg, clips=clips, baseline=True))
     return {"predicted_epochs": sched.max_epoch, "predicted_iterations": cmp.cost.iterations,
             "predicted_compute": cmp.cost.compute,
             "predicted_speedup": cmp.speedup_compute, "train_clips": clips}

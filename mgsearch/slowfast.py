@@ -200,6 +200,7 @@ def slowfast_to_dict(data: dict, source: str) -> dict:
     multigrid.update(epoch_factor=g("MULTIGRID.EPOCH_FACTOR"),
                      bn_base_size=g("MULTIGRID.BN_BASE_SIZE"), eval_freq=g("MULTIGRID.EVAL_FREQ"),
                      lr_scaling="linear" if policy != "cosine" else "none")
+    multigrid["granularity"] = "epoch"  # PySlowFast's whole-epoch stages, bit for bit
     return {
         "name": Path(source).stem,
         "shape": {"batch": batch * shards, "frames": g("DATA.NUM_FRAMES"),

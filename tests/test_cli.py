@@ -23,17 +23,22 @@ def test_schedule_table(capsys):
 def test_schedule_json_schema(capsys):
     assert main(["schedule", QUICKSTART, "--json", "--clips", "500"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert doc["schema"] == "mgsearch.schedule/1"
+    assert doc["schema"] == "mgsearch.schedule/2"
+    assert doc["granularity"] == "iteration" and doc["clips"] == 500
     for key in ("stages", "lr_table", "max_epoch", "baseline", "totals"):
         assert key in doc
     stage = doc["stages"][0]
-    for key in ("lr_step", "shape", "start_epoch", "end_epoch", "global_batch",
-                "short_cycle_global_batches", "lr"):
+    for key in ("lr_step", "shape", "start_epoch", "end_epoch", "start_iter", "end_iter",
+                "global_batch", "short_cycle_global_batches", "lr"):
         assert key in stage
     assert len(stage["shape"]) == 3
     assert doc["baseline"]["kind"] == "baseline"
     assert doc["totals"]["speedup_iterations"] > 1
     assert doc["cost"]["clips_per_epoch"] == 500
+    # Report points: the last one at the run's end, evaluations at 12 of the 24.
+    assert doc["points"][-1]["iteration"] == doc["iterations"] == doc["totals"]["iterations"]
+    assert sum(p["evaluate"] for p in doc["points"]) == 12 == sum(
+        p["evaluate"] for p in doc["baseline"]["points"])
 
 
 def test_set_overrides_reach_the_schedule(capsys):
@@ -48,9 +53,10 @@ def test_slowfast_config(tmp_path, capsys):
 
     path = tmp_path / "k.yaml"
     path.write_text(KINETICS_YAML)
-    assert main(["schedule", "--slowfast-config", str(path), "--json"]) == 0
+    # Kinetics-400 size: the 8 workers' shards must hold the coarsest batch (1024 clips).
+    assert main(["schedule", "--slowfast-config", str(path), "--json", "--clips", "240000"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert doc["max_epoch"] == 358
+    assert doc["max_epoch"] == 358 and doc["granularity"] == "epoch"
 
 
 def test_bad_config_exits_2_with_one_line_and_no_output(tmp_path):

@@ -23,7 +23,7 @@ def test_named_sets():
 
 def test_custom_factors_are_used():
     cfg = make_config({"multigrid": {"grid_set": "custom", "long_cycle_factors": [[0.5, 0.5], [1, 1]]}})
-    sched = build_schedule(cfg)
+    sched = build_schedule(cfg, clips=4000)
     assert sched.stages[0].shape == (8, 8, 32)  # B=8,T=16,S=64 defaults: 16*64^2/(8*32^2)=8
 
 
@@ -42,14 +42,16 @@ def test_bad_grid_sets(mg, needle):
 def test_shapes_that_round_below_one_frame_or_8_px_are_refused():
     with pytest.raises(ConfigError, match=r"long_cycle_factors\[0\] = \[0\.01, 1\.0\] gives 0 frames"):
         build_schedule(make_config({"multigrid": {"grid_set": "custom",
-                                                  "long_cycle_factors": [[0.01, 1], [1, 1]]}}))
+                                                  "long_cycle_factors": [[0.01, 1], [1, 1]]}}),
+                       clips=4000)
     with pytest.raises(ConfigError, match="gives 16 frames x 6 px"):
         build_schedule(make_config({"multigrid": {"grid_set": "custom",
-                                                  "long_cycle_factors": [[1, 0.1], [1, 1]]}}))
+                                                  "long_cycle_factors": [[1, 0.1], [1, 1]]}}),
+                       clips=4000)
 
 
 def test_short_cycle_crop_larger_than_long_cycle_crop_is_refused():
     cfg = make_config({"multigrid": {"grid_set": "custom", "long_cycle_factors": [[0.5, 0.25], [1, 1]],
                                      "short_cycle_factors": [0.5, 0.9]}})
     with pytest.raises(ConfigError, match=r"short_cycle_factors\[0\] = 0\.5: its 32-px crop is larger"):
-        build_schedule(cfg)
+        build_schedule(cfg, clips=4000)

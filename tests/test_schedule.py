@@ -1,4 +1,6 @@
-"""The schedule engine: the wu2020 semantics, exact to the public implementation's rounding."""
+"""The schedule engine: the wu2020 semantics, exact to the public implementation's rounding
+under `granularity: epoch` (the Kinetics tests); iteration granularity is tested in
+tests/test_allocation.py."""
 
 from __future__ import annotations
 
@@ -77,7 +79,11 @@ def test_warmup_is_linear_in_multigrid_epochs(kinetics_cfg):
     assert sched.lr_at(17) == pytest.approx(0.01 + 17 * (0.8 - 0.01) / 34)
     assert sched.lr_at(34) == pytest.approx(0.8)
     assert sched.lr_at(100) == pytest.approx(0.4)
-    assert sched.lr_at_iter(10, 50, 100) == pytest.approx(sched.lr_at(10.5))
+    # Per iteration: iteration j of epoch e runs at lr_at(e + j / batches in that epoch).
+    sized = build_schedule(kinetics_cfg, clips=240_000)
+    per_epoch = sized.stages[0].iterations // sized.stages[0].epochs
+    assert per_epoch == 3 * (30_000 // 256)  # 30,000 clips per worker, cycle 128+64+64 = 256
+    assert sized.lr_at_iter(10 * per_epoch + 50) == sized.lr_at(10 + 50 / per_epoch)
     assert sched.lr_at(1000) == pytest.approx(0.0001)  # past the end: the last stage's rate
 
 
@@ -90,7 +96,8 @@ def test_eval_epochs_follow_eval_freq_per_stage(kinetics_cfg):
 
 
 def test_long_cycle_only_works_and_fine_tunes_at_full_shape():
-    cfg = make_config({**KINETICS_R50, "multigrid": {"grid_set": "long_only"}})
+    cfg = make_config({**KINETICS_R50, "multigrid": {"grid_set": "long_only",
+                                                     "granularity": "epoch"}})
     sched = build_schedule(cfg)
     first = sched.stages[0]
     assert len(first.grids) == 1 and first.shape == (8, 8, 158)  # 32*224^2/(8*158^2) = 8.04
@@ -100,7 +107,8 @@ def test_long_cycle_only_works_and_fine_tunes_at_full_shape():
 
 
 def test_short_cycle_only_scales_steps_with_truncation():
-    cfg = make_config({**KINETICS_R50, "multigrid": {"grid_set": "short_only"}})
+    cfg = make_config({**KINETICS_R50, "multigrid": {"grid_set": "short_only",
+                                                     "granularity": "epoch"}})
     sched = build_schedule(cfg)
     # Public behaviour: steps int(s * 1.5), max_epoch int(239 * 1.5) = 358.
     assert [s.start_epoch for s in sched.stages] == [0, 141, 231, 294]
@@ -130,7 +138,8 @@ def test_baseline_eval_period():
 
 def test_zero_length_stage_is_dropped_with_a_warning():
     # Quickstart-sized: the fine-tuning phase of a 2-epoch last step rounds to nothing.
-    cfg = make_config({"solver": {"steps": [0, 8, 12], "max_epoch": 13}})
+    cfg = make_config({"solver": {"steps": [0, 8, 12], "max_epoch": 13},
+                       "multigrid": {"granularity": "epoch"}})
     with pytest.warns(UserWarning, match="zero-length"):
         sched = build_schedule(cfg)
     assert all(s.end_epoch > s.start_epoch for s in sched.stages)
@@ -141,7 +150,7 @@ def test_zero_length_stage_is_dropped_with_a_warning():
 
 def test_cosine_policy_scales_with_stage_batch():
     cfg = make_config({"solver": {"policy": "cosine", "steps": [0, 8, 12], "max_epoch": 16,
-                                  "base_lr": 0.1}})
+                                  "base_lr": 0.1}, "multigrid": {"granularity": "epoch"}})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         sched = build_schedule(cfg)
@@ -154,7 +163,7 @@ def test_cosine_policy_scales_with_stage_batch():
 
 def test_workers_split_the_global_batch():
     cfg = make_config({"shape": {"batch": 8}, "train": {"workers": 2}})
-    sched = build_schedule(cfg)
+    sched = build_schedule(cfg, clips=4000)
     for st in sched.stages:
         for g in st.grids:
             assert g.per_worker_batch * 2 == g.global_batch
@@ -175,7 +184,7 @@ def test_lr_scaling_rules():
     base = {"solver": {"steps": [0, 8, 12], "max_epoch": 16}}
     import math as _m
     for rule, f in (("linear", float), ("sqrt", _m.sqrt), ("none", lambda b: 1.0)):
-        cfg = make_config({**base, "multigrid": {"lr_scaling": rule}})
+        cfg = make_config({**base, "multigrid": {"lr_scaling": rule, "granularity": "epoch"}})
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             sched = build_schedule(cfg)

@@ -38,12 +38,12 @@ def write_config(tmp_path: Path, dataset: dict) -> Path:
 
 
 def finished_runs(exp: Path) -> dict[str, list[int]]:
-    """Epochs each trial's training wrote, by trial id, for trials that reached their end."""
+    """Report points each trial's training wrote, by trial id, for trials that reached their end."""
     out = {}
     for f in (exp / "train_runs").glob("train-*/metrics.jsonl"):
         rows = [json.loads(line) for line in f.read_text().splitlines() if line.strip()]
-        if rows and rows[-1]["epoch"] == rows[-1]["max_epoch"]:
-            out[f.parent.name] = [r["epoch"] for r in rows]
+        if rows and rows[-1]["point"] == rows[-1]["points"]:
+            out[f.parent.name] = [r["point"] for r in rows]
     return out
 
 
@@ -77,9 +77,9 @@ def test_resume_finishes_without_rerunning_finished_trials(resumed_search):
     assert r["rc2"] == 0, r["log2"][-3000:]
     after = finished_runs(r["exp"])
     assert len(after) == 3  # baseline + two_stage + short_only
-    for trial, epochs in r["done_before"].items():
-        # A trial that had finished was not trained again: its epochs were written once.
-        assert after[trial] == epochs == sorted(set(epochs)), trial
+    for trial, points in r["done_before"].items():
+        # A trial that had finished was not trained again: its points were written once.
+        assert after[trial] == points == sorted(set(points)), trial
     assert "trials:" in r["log2"] and "baseline" in r["log2"]
 
 

@@ -25,7 +25,7 @@ from .load import CONFIG_KEYS
 class CurveSeries:
     label: str
     is_baseline: bool
-    epochs: tuple[int, ...]  # evaluation epochs (completed epochs)
+    points: tuple[int, ...]  # report points evaluated at (the same fractions for every schedule)
     time_s: tuple[float, ...]  # training clock at that evaluation, mean over seeds
     top1: tuple[float, ...]  # mean over the seeds that reported it
     top1_low: tuple[float, ...]  # seed band: lowest and highest seed
@@ -41,18 +41,18 @@ class CurvesInfo:
 
 def curves_info(reports: pd.DataFrame, trials: pd.DataFrame,
                 target: float | None = None) -> CurvesInfo:
-    """Mean top-1 per evaluation epoch of each configuration, with the seeds' min-max band.
+    """Mean top-1 per evaluation point of each configuration, with the seeds' min-max band.
 
-    Seeds of one configuration share a schedule, so they evaluate at the same epochs; the point's
-    time is their mean clock there."""
+    Seeds of one configuration share a schedule, so they evaluate at the same points; the
+    point's time is their mean clock there."""
     labels = trials.set_index("trial_id")["label"]
     ev = reports[reports["val_top1"].notna()].assign(label=reports["trial_id"].map(labels))
     series = []
     for label, df in ev.groupby("label", sort=True):
-        g = df.groupby("epoch")
+        g = df.groupby("point")
         series.append(CurveSeries(
             label=str(label), is_baseline=bool((df["kind"] == "baseline").all()),
-            epochs=tuple(int(e) for e in g.groups), time_s=_floats(g["time_total_s"].mean()),
+            points=tuple(int(e) for e in g.groups), time_s=_floats(g["time_total_s"].mean()),
             top1=_floats(g["val_top1"].mean()), top1_low=_floats(g["val_top1"].min()),
             top1_high=_floats(g["val_top1"].max()), seeds=tuple(int(n) for n in g.size())))
     series.sort(key=lambda s: (not s.is_baseline, s.label))
@@ -94,45 +94,54 @@ def pareto_info(configs: pd.DataFrame) -> ParetoInfo:
 @dataclass(frozen=True)
 class TimelineInfo:
     title: str
-    starts: tuple[float, ...]  # per segment (stage, or reported epoch): first epoch
+    starts: tuple[float, ...]  # per segment (stage, or report chunk): first epoch
     ends: tuple[float, ...]  # one past its last epoch
     shape_t: tuple[int, ...]  # frames of the segment's own (long-cycle) shape
     shape_s: tuple[int, ...]  # crop side, pixels
     batch: tuple[int, ...]  # global batch at that shape
-    lr_epochs: tuple[float, ...]  # where the LR curve is sampled
+    lr_epochs: tuple[float, ...]  # where the LR curve is sampled (per iteration when known)
     lr: tuple[float, ...]
-    lr_steps: bool = False  # True: each value holds until the next epoch (reported LRs)
+    lr_steps: bool = False  # True: each value holds until the next report (reported LRs)
 
 
 def timeline_info(schedule: Schedule, title: str | None = None,
-                  samples_per_epoch: int = 20) -> TimelineInfo:
-    """Shape t, s, batch per stage and the LR (warm-up included) across epochs."""
+                  samples_per_epoch: int = 20, max_samples: int = 5000) -> TimelineInfo:
+    """Shape t, s, batch per stage and the LR (warm-up included) across epochs: the LR of
+    every iteration (at most `max_samples`, evenly spaced) when the schedule has iterations,
+    else `samples_per_epoch` samples per epoch."""
     stages = schedule.stages
-    grid = np.linspace(0.0, schedule.max_epoch,
-                       schedule.max_epoch * samples_per_epoch + 1)[:-1]  # lr at max_epoch: none
+    if schedule.has_iterations:
+        its = np.unique(np.linspace(0, schedule.iterations - 1,
+                                    min(schedule.iterations, max_samples)).round().astype(int))
+        lr_epochs = tuple(float(schedule.epoch_at_iter(int(i))) for i in its)
+        lr = tuple(schedule.lr_at_iter(int(i)) for i in its)
+    else:
+        n = int(round(schedule.max_epoch * samples_per_epoch))
+        lr_epochs = tuple(float(e) for e in np.linspace(0.0, schedule.max_epoch, n + 1)[:-1])
+        lr = tuple(schedule.lr_at(e) for e in lr_epochs)  # (none at max_epoch itself)
     return TimelineInfo(
         title=title or f"{schedule.grid_set} ({schedule.kind})",
         starts=tuple(float(st.start_epoch) for st in stages),
         ends=tuple(float(st.end_epoch) for st in stages),
         shape_t=tuple(st.grids[-1].t for st in stages),
         shape_s=tuple(st.grids[-1].s for st in stages),
-        batch=tuple(st.global_batch for st in stages),
-        lr_epochs=tuple(float(e) for e in grid), lr=tuple(schedule.lr_at(e) for e in grid))
+        batch=tuple(st.global_batch for st in stages), lr_epochs=lr_epochs, lr=lr)
 
 
 def observed_timeline_info(reports: pd.DataFrame, trial_id: str,
                            title: str | None = None) -> TimelineInfo:
-    """The same figure from what one trial reported: its shape, batch and LR per epoch (the LR
-    an epoch ended with). Used when the search's config is not at hand."""
-    df = reports[reports["trial_id"] == trial_id].sort_values("epoch")
+    """The same figure from what one trial reported: its shape, batch and LR per report (the LR
+    a report's chunk ended with), over epochs. Used when the search's config is not at hand."""
+    df = reports[reports["trial_id"] == trial_id].sort_values("point")
     ends = tuple(float(e) for e in df["epoch"])
+    starts = (0.0,) + ends[:-1]
     lr = _floats(df["lr"])
     return TimelineInfo(
-        title=title or str(trial_id), starts=tuple(e - 1.0 for e in ends), ends=ends,
+        title=title or str(trial_id), starts=starts, ends=ends,
         shape_t=tuple(int(v) for v in df["shape_t"]), shape_s=tuple(int(v) for v in df["shape_s"]),
         batch=tuple(int(v) for v in df["global_batch"]),
         # the last value again at the end, so the step reaches the last epoch's end
-        lr_epochs=tuple(e - 1.0 for e in ends) + ends[-1:], lr=lr + lr[-1:], lr_steps=True)
+        lr_epochs=starts + ends[-1:], lr=lr + lr[-1:], lr_steps=True)
 
 
 # -- throughput per stage ------------------------------------------------------------------------
@@ -170,8 +179,8 @@ def throughput_info(reports: pd.DataFrame, trials: pd.DataFrame) -> ThroughputIn
 
 
 def one_trial_per_config(trials: pd.DataFrame) -> dict[str, str]:
-    """label -> the trial whose reports stand for the configuration (most epochs, lowest seed)."""
-    ranked = trials[trials["epochs_done"] > 0].sort_values(["epochs_done", "seed"],
+    """label -> the trial whose reports stand for the configuration (most points, lowest seed)."""
+    ranked = trials[trials["points_done"] > 0].sort_values(["points_done", "seed"],
                                                            ascending=[False, True])
     out = {}
     for _, df in ranked.groupby(list(CONFIG_KEYS), dropna=False, sort=True):

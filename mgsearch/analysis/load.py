@@ -1,4 +1,4 @@
-"""Read search results into one tidy frame: a row per trial per reported epoch.
+"""Read search results into one tidy frame: a row per trial per report point.
 
     exp = load_experiment("results/quickstart")   # a Tune experiment folder, or a train run
     exp.reports                                    # the tidy frame (REPORT_COLUMNS first)
@@ -10,8 +10,10 @@ the training's own `train_runs/train-<trial_id>/metrics.jsonl`, whichever holds 
 A folder with only `metrics.jsonl` files (`mgsearch train` runs) gives one trial per run.
 Trials are found by their files, never by folder names. A search may still be running: a
 half-written last line, an empty file or a trial without reports is skipped, not an error.
-An epoch reported twice (a run restored from an earlier checkpoint reports it again) keeps its
-last report.
+A point reported twice (a run restored from an earlier checkpoint reports it again) keeps its
+last report. Reports index by `point` (1..`points`, fixed fractions of the run's
+baseline-equivalent clips, the same for every schedule); reports written before points existed
+(one per epoch) read `point = epoch` and `points = max_epoch`.
 """
 
 from __future__ import annotations
@@ -33,11 +35,12 @@ PREDICTED_KEYS = ("predicted_epochs", "predicted_iterations", "predicted_compute
                   "predicted_speedup", "train_clips")
 # What one training report holds (mgsearch.train.loop), in the order the frame shows it.
 REPORT_KEYS = (
-    "epoch", "max_epoch", "stage", "phase", "shape_t", "shape_s", "global_batch", "lr",
-    "train_loss", "clips_per_s", "iterations_epoch",
+    "point", "points", "epoch", "max_epoch", "stage", "phase", "shape_t", "shape_s",
+    "global_batch", "lr", "train_loss", "clips_per_s", "iterations_chunk",
     "val_top1", "val_top5", "val_loss", "val_clips",
     "time_total_s", "time_train_s", "time_eval_s", "time_data_wait_s", "time_other_s",
-    "clips_seen", "iterations", "train_gflops",
+    "clips_seen", "iterations", "equivalent_clips", "budget_fraction",
+    "baseline_budget_fraction", "train_gflops",
 )
 REPORT_COLUMNS = ("trial_id", "kind") + POINT_KEYS + PREDICTED_KEYS + REPORT_KEYS + ("source",)
 _TEXT_COLUMNS = {"trial_id", "kind", "grid_set", "phase", "source"}
@@ -74,7 +77,7 @@ def load_experiment(path: str | Path) -> Experiment:
         run_rows = _read_jsonl(run / METRICS_FILE) if run else []
         if run is not None:
             used_runs.add(run)
-        if _last_epoch(run_rows) > _last_epoch(rows):  # the training wrote ahead of Tune
+        if _last_point(run_rows) > _last_point(rows):  # the training wrote ahead of Tune
             rows, source = run_rows, METRICS_FILE
         else:
             source = "result.json"
@@ -125,6 +128,8 @@ def tidy_reports(rows: list[dict], params: dict, trial_id: str, source: str) -> 
     out = []
     for row in rows:
         rec = {k: row.get(k) for k in REPORT_KEYS}
+        if _missing(rec["point"]):  # written before report points: one report per epoch
+            rec["point"], rec["points"] = rec["epoch"], rec["max_epoch"]
         for k in POINT_KEYS + PREDICTED_KEYS:  # the report's own value wins; it was measured
             value = row.get(k)
             rec[k] = point.get(k) if _missing(value) else value
@@ -135,11 +140,11 @@ def tidy_reports(rows: list[dict], params: dict, trial_id: str, source: str) -> 
     df = pd.DataFrame(out, columns=list(REPORT_COLUMNS))
     if df.empty:
         return df
-    df = df[pd.to_numeric(df["epoch"], errors="coerce").notna()]
-    df = df.assign(epoch=df["epoch"].astype(int))
-    # A restored run reports the epochs after its checkpoint again; the last report is the one
+    df = df[pd.to_numeric(df["point"], errors="coerce").notna()]
+    df = df.assign(point=df["point"].astype(int))
+    # A restored run reports the points after its checkpoint again; the last report is the one
     # whose clock and weights the run continued from.
-    return df.drop_duplicates("epoch", keep="last").sort_values("epoch", ignore_index=True)
+    return df.drop_duplicates("point", keep="last").sort_values("point", ignore_index=True)
 
 
 def empty_reports() -> pd.DataFrame:
@@ -231,9 +236,10 @@ def _point(params: dict) -> dict:
     return point if isinstance(point, dict) else {}
 
 
-def _last_epoch(rows: list[dict]) -> float:
-    epochs = [float(r["epoch"]) for r in rows if not _missing(r.get("epoch"))]
-    return max(epochs, default=-1.0)
+def _last_point(rows: list[dict]) -> float:
+    points = [float(r.get("point", r.get("epoch"))) for r in rows
+              if not _missing(r.get("point", r.get("epoch")))]
+    return max(points, default=-1.0)
 
 
 def _missing(value) -> bool:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..errors import ConfigError
 from .figures import (curves_info, observed_timeline_info, one_trial_per_config, pareto_info,
                       throughput_info, timeline_info)
 from .load import CONFIG_KEYS, Experiment, load_experiment
@@ -132,7 +133,7 @@ def timelines(a: Analysis, config: str | Path | None = None) -> dict:
     out = {}
     by_id = a.trials.set_index("trial_id")
     for label, trial_id in one_trial_per_config(a.trials).items():
-        point = {k: by_id.at[trial_id, k] for k in CONFIG_KEYS + ("seed",)}
+        point = {k: by_id.at[trial_id, k] for k in CONFIG_KEYS + ("seed", "train_clips")}
         schedule = _schedule(base, point) if base is not None else None
         out[label] = (timeline_info(schedule, title=label) if schedule is not None
                       else observed_timeline_info(a.experiment.reports, trial_id, title=label))
@@ -145,11 +146,16 @@ def _schedule(base, point: dict):
 
     if any(isinstance(v, float) and math.isnan(v) for v in point.values()):
         return None  # a bare `mgsearch train` run: its point is not recorded
-    point = {k: (int(v) if k in ("bn_base_size", "seed") else v) for k, v in point.items()}
+    point = {k: (int(v) if k in ("bn_base_size", "seed", "train_clips") else v)
+             for k, v in point.items()}
     cfg, baseline = point_config(base, point)
     with warnings.catch_warnings():  # dropped zero-length stages were reported at search time
         warnings.simplefilter("ignore")
-        return build_schedule(cfg, baseline=baseline)
+        # the trial's own training-set size: its iterations depend on it
+        try:
+            return build_schedule(cfg, clips=point["train_clips"], baseline=baseline)
+        except ConfigError:  # results of another engine version: draw what they reported
+            return None
 
 
 def _time_to_target(r) -> str:

@@ -63,7 +63,7 @@ def baseline_target(trials: pd.DataFrame,
 
 def time_to_accuracy(reports: pd.DataFrame, target: float) -> pd.Series:
     """Per trial_id: `time_total_s` at the first evaluation with val_top1 >= target (NaN: never)."""
-    hit = reports[reports["val_top1"] >= target - _EPS].sort_values("epoch")
+    hit = reports[reports["val_top1"] >= target - _EPS].sort_values("point")
     first = hit.groupby("trial_id")["time_total_s"].first()
     return first.reindex(reports["trial_id"].unique()).rename("time_to_target_s")
 

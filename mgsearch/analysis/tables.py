@@ -21,25 +21,27 @@ from .stats import mean_ci
 STOPPED = ("TERMINATED", "ERROR")  # Tune statuses of a trial that will not report again
 TRIAL_COLUMNS = (
     ("trial_id", "kind", "label") + POINT_KEYS
-    + ("epochs_done", "max_epoch", "finished", "status", "active", "final_top1", "final_top5",
+    + ("points_done", "points", "epochs_done", "max_epoch", "finished", "status", "active",
+       "final_top1", "final_top5",
        "eval_epoch", "wallclock_s", "clips_seen", "iterations", "train_gflops")
     + PREDICTED_KEYS)
 
 
 def trial_summary(reports: pd.DataFrame, found: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per trial. `found` (Experiment.trials) adds Tune's status and the trials that
-    have not reported yet (epochs_done 0, no accuracy). `finished`: trained its whole schedule;
+    have not reported yet (points_done 0, no accuracy). `finished`: trained its whole schedule;
     `active`: neither finished nor stopped by Tune (early stopping, error)."""
     rows = []
     for trial_id, df in reports.groupby("trial_id", sort=True):
-        df = df.sort_values("epoch")
+        df = df.sort_values("point")
         last = df.iloc[-1]
         evaluated = df[df["val_top1"].notna()]
         ev = evaluated.iloc[-1] if len(evaluated) else None
         rec = {k: _first(df[k]) for k in ("kind",) + POINT_KEYS + PREDICTED_KEYS}
         rec.update(
-            trial_id=trial_id, epochs_done=int(last["epoch"]), max_epoch=last["max_epoch"],
-            finished=bool(last["epoch"] >= last["max_epoch"]),
+            trial_id=trial_id, points_done=int(last["point"]), points=last["points"],
+            epochs_done=last["epoch"], max_epoch=last["max_epoch"],
+            finished=bool(last["point"] >= last["points"]),
             final_top1=ev["val_top1"] if ev is not None else math.nan,
             final_top5=ev["val_top5"] if ev is not None else math.nan,
             eval_epoch=ev["epoch"] if ev is not None else math.nan,
@@ -119,7 +121,8 @@ def _with_found(out: pd.DataFrame, found: pd.DataFrame) -> pd.DataFrame:
             out[k] = out[k].fillna(out["trial_id"].map(dict(zip(found["trial_id"], found[k]))))
     pending = found[~found["trial_id"].isin(out["trial_id"])]
     if len(pending):
-        extra = pending.reindex(columns=list(TRIAL_COLUMNS)).assign(epochs_done=0, finished=False)
+        extra = pending.reindex(columns=list(TRIAL_COLUMNS)).assign(points_done=0, epochs_done=0,
+                                                                    finished=False)
         out = pd.concat([out, extra], ignore_index=True) if len(out) else extra
     return out
 

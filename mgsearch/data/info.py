@@ -76,13 +76,12 @@ class PreviewRow:
 
 def preview_info(cfg, clips_per_grid: int = 1, seed: int = 0) -> list[PreviewRow]:
     """Sampled training clips on every grid of the experiment's schedule, ready to draw."""
-    from ..schedule import build_schedule
+    from ..allocation import schedule_grids
     from .dataset import VideoClipDataset
     from .loaders import open_split
 
-    schedule = build_schedule(cfg)
     index, cache = open_split(cfg.dataset, cfg.dataset.train_split)
-    grids = schedule.grids
+    grids = schedule_grids(cfg)
     ds = VideoClipDataset(index, cfg.dataset, grids, cfg.shape.crop, train=True, seed=seed,
                           cache=cache, default_frames=cfg.shape.frames)
     mean = np.asarray(cfg.dataset.mean).reshape(3, 1, 1, 1)

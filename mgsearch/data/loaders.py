@@ -1,7 +1,8 @@
 """Loaders for the training loop: one object per worker that hands out each stage's batches.
 
-    loaders = Loaders(cfg, schedule, rank, world)
-    for clips, labels, grid_index in loaders.train(stage, epoch): ...   # len() batches, exactly
+    loaders = Loaders(cfg, schedule, rank, world)   # schedule may be None: its size is len(train_set)
+    for clips, labels, grid_index in loaders.segment(stage, seg): ...  # one stream segment
+    for clips, labels, grid_index in loaders.train(stage, epoch): ...   # one whole pass
     for clips, labels, _ in loaders.val(): ...                           # this worker's shard
 
 Training batches come from MultigridBatchSampler (the stage's per-worker batch sizes, the same
@@ -51,14 +52,16 @@ def full_grid(cfg) -> SimpleNamespace:
 
 
 class Loaders:
-    def __init__(self, cfg, schedule, rank: int = 0, world: int = 1, val_batch: int | None = None):
+    def __init__(self, cfg, schedule=None, rank: int = 0, world: int = 1,
+                 val_batch: int | None = None):
         d = cfg.dataset
         self.cfg, self.rank, self.world = cfg, rank, world
         train_index, train_cache = open_split(d, d.train_split, progress=rank == 0)
         val_index, val_cache = open_split(d, d.val_split, progress=rank == 0)
         self.num_classes = len(train_index.classes)
         seed = cfg.train.seed
-        self.train_set = VideoClipDataset(train_index, d, schedule.stages[0].grids,
+        first = schedule.stages[0].grids if schedule is not None else [full_grid(cfg)]
+        self.train_set = VideoClipDataset(train_index, d, first,
                                           cfg.shape.crop, train=True, seed=seed,
                                           cache=train_cache, default_frames=cfg.shape.frames)
         self.val_set = VideoClipDataset(val_index, d, [full_grid(cfg)], cfg.shape.crop,
@@ -99,6 +102,19 @@ class Loaders:
         batches = [[(i, 0) for i in mine[k:k + self.val_batch]]
                    for k in range(0, len(mine), self.val_batch)]
         return self._loader(self._bn_set, batches)
+
+    def segment(self, stage, seg) -> torch.utils.data.DataLoader:
+        """This worker's batches of one clip-stream segment (mgsearch.stream.Segment) of
+        `stage`: pass `seg.data_pass` from clip `seg.offset`, short cycle from `seg.phase`."""
+        self.train_set.set_grids(stage.grids)
+        self.train_set.set_epoch(seg.data_pass)  # augmentation is seeded by (seed, pass, clip)
+        sampler = MultigridBatchSampler(len(self.train_set),
+                                        [g.per_worker_batch for g in stage.grids],
+                                        rank=self.rank, world_size=self.world,
+                                        seed=self.cfg.train.seed, epoch=seg.data_pass,
+                                        offset=seg.offset, batches=seg.iterations,
+                                        phase=seg.phase)
+        return self._loader(self.train_set, sampler)
 
     def val(self) -> torch.utils.data.DataLoader:
         mine = list(range(self.rank, len(self.val_set), self.world))

@@ -10,6 +10,9 @@ shards of `n // world_size` clips. Batch sizes cycle through `batch_sizes` in or
 grid `i % len(batch_sizes)`), and the incomplete last batch is dropped, so every worker yields
 exactly `mgsearch.schedule.batches_per_epoch(n // world_size, batch_sizes)` batches — the same
 count on every rank, which DDP needs.
+
+A schedule's clip stream (mgsearch.stream) can also start a sampler inside a pass: `offset`
+clips of the shard already read, `batches` batches to yield, the short cycle at `phase`.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from ..schedule import batches_per_epoch
 
 class MultigridBatchSampler(torch.utils.data.Sampler):
     def __init__(self, num_clips: int, batch_sizes: Sequence[int] | int, rank: int = 0,
-                 world_size: int = 1, seed: int = 0, epoch: int = 0, shuffle: bool = True):
+                 world_size: int = 1, seed: int = 0, epoch: int = 0, shuffle: bool = True,
+                 offset: int = 0, batches: int | None = None, phase: int = 0):
         sizes = [int(batch_sizes)] if isinstance(batch_sizes, int) else [int(b) for b in batch_sizes]
         if not sizes or min(sizes) < 1:
             raise ValueError(f"batch_sizes {list(sizes)}: need one or more sizes >= 1")
@@ -32,6 +36,15 @@ class MultigridBatchSampler(torch.utils.data.Sampler):
         self.num_clips, self.sizes = int(num_clips), sizes
         self.rank, self.world_size = int(rank), int(world_size)
         self.seed, self.epoch, self.shuffle = int(seed), int(epoch), shuffle
+        self.offset, self.phase = int(offset), int(phase) % len(sizes)
+        fits = batches_per_epoch(self.clips_per_worker - self.offset, self._rotated())
+        if batches is not None and batches > fits:
+            raise ValueError(f"batches {batches}: only {fits} fit after clip {self.offset} of a "
+                             f"{self.clips_per_worker}-clip shard")
+        self.batches = fits if batches is None else int(batches)
+
+    def _rotated(self) -> list[int]:
+        return self.sizes[self.phase:] + self.sizes[:self.phase]
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
@@ -51,12 +64,12 @@ class MultigridBatchSampler(torch.utils.data.Sampler):
         return kept[self.rank::self.world_size]
 
     def __len__(self) -> int:
-        return batches_per_epoch(self.clips_per_worker, self.sizes)
+        return self.batches
 
     def __iter__(self) -> Iterator[list[tuple[int, int]]]:
-        clips, pos = self.shard(), 0
+        clips, pos = self.shard(), self.offset
         for i in range(len(self)):
-            g = i % len(self.sizes)
+            g = (self.phase + i) % len(self.sizes)
             size = self.sizes[g]
             yield [(idx, g) for idx in clips[pos:pos + size]]
             pos += size

@@ -3,6 +3,8 @@
 A checkpoint is a folder with `state.pt` (model with ordinary BatchNorm statistics, optimizer,
 schedule position, clock, RNG states; loaded with `weights_only=True`) and `meta.json` (the same
 position and the config hash, readable without torch). A checkpoint from another config is refused.
+The position is the number of completed iterations: the schedule (pure data) gives the stage,
+the pass over the data, the clip offset in it and the short-cycle phase from it.
 """
 
 from __future__ import annotations
@@ -47,16 +49,17 @@ def set_rng_state(state: dict) -> None:
     np.random.set_state((name, keys.numpy().astype(np.uint32), *rest))
 
 
-def save(folder: str | Path, *, model_state: dict, optimizer_state: dict, epoch: int,
-         clock_state: dict, counters: dict, cfg_hash: str) -> Path:
-    """Write a checkpoint after `epoch` completed epochs into `folder`."""
+def save(folder: str | Path, *, model_state: dict, optimizer_state: dict, iteration: int,
+         point: int, clock_state: dict, counters: dict, cfg_hash: str) -> Path:
+    """Write a checkpoint after `iteration` completed iterations (report point `point`)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    torch.save({"model": model_state, "optimizer": optimizer_state, "epoch": epoch,
-                "clock": clock_state, "counters": counters, "rng": rng_state(),
+    torch.save({"model": model_state, "optimizer": optimizer_state, "iteration": iteration,
+                "point": point, "clock": clock_state, "counters": counters, "rng": rng_state(),
                 "config_hash": cfg_hash}, folder / STATE)
-    (folder / META).write_text(json.dumps({"epoch": epoch, "config_hash": cfg_hash,
-                                           "clock": clock_state, "counters": counters}, indent=1))
+    (folder / META).write_text(json.dumps({"iteration": iteration, "point": point,
+                                           "config_hash": cfg_hash, "clock": clock_state,
+                                           "counters": counters}, indent=1))
     return folder
 
 

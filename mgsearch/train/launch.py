@@ -4,7 +4,7 @@
     result = run_training(cfg, baseline=True)    # the fixed-shape baseline, same loop
 
 Single process: `workers: 0` (Ray Train's in-process mode). Distributed: `workers: N` gloo
-workers on CPU, or NCCL with `use_gpu: true`. Each epoch's rank-0 metrics are appended to
+workers on CPU, or NCCL with `use_gpu: true`. Each report's rank-0 metrics are appended to
 `<storage_path>/<run name>/metrics.jsonl` (a local folder or a URI), in-process runs included.
 """
 
@@ -62,14 +62,13 @@ def preflight(cfg, baseline: bool) -> None:
     """Fail before Ray starts anything: schedule, data size and model shapes."""
     import warnings
 
-    from ..cost import check_fits
     from ..data import prepare_data
     from ..schedule import build_schedule
 
+    clips = prepare_data(cfg)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the workers print the schedule's warnings
-        sched = build_schedule(cfg, baseline=baseline)
-    check_fits(sched, prepare_data(cfg))
+        build_schedule(cfg, clips=clips, baseline=baseline)  # refuses what the data cannot hold
 
 
 def run_training(cfg, *, baseline: bool = False, name: str | None = None) -> TrainResult:

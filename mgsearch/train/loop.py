@@ -2,9 +2,12 @@
 
 `train_loop_per_worker({"config": cfg, "baseline": bool})` is what a `TorchTrainer` runs on every
 worker (or in-process with `workers: 0`). Multigrid and the fixed-shape baseline go through this
-same code; only the Schedule differs. Per epoch it reports one metrics dict through
-`ray.train.report` from every worker (a barrier), and rank 0 attaches a checkpoint at the
-schedule's checkpoint epochs. Rank-0 side effects are gated in `WorkerRun.is_chief`.
+same code; only the Schedule differs. The loop walks the schedule's clip stream (segments of
+mgsearch.stream) iteration by iteration; at each of the schedule's points (fixed fractions of
+the run's baseline-equivalent clips, mgsearch.points) it reports one metrics dict through
+`ray.train.report` from every worker (a barrier), evaluates where the point says, and rank 0
+attaches a checkpoint where it says. A restart resumes at the checkpoint's exact iteration.
+Rank-0 side effects are gated in `WorkerRun.is_chief`.
 """
 
 from __future__ import annotations
@@ -21,13 +24,14 @@ import torch.nn.functional as F
 from .. import storage
 from ..clock import Clock
 from ..cost import compare
-from ..schedule import Schedule, Stage, build_schedule
+from ..schedule import Point, Schedule, Stage, build_schedule
+from ..stream import resume_segments
 from . import checkpoint as ckpt
 from . import tblog
 from ..data import Loaders
 from .model import TrainModel
 
-METRICS_FILE = "metrics.jsonl"  # one JSON object per reported epoch, written by rank 0
+METRICS_FILE = "metrics.jsonl"  # one JSON object per report point, written by rank 0
 
 
 class WorkerRun:
@@ -48,7 +52,6 @@ class WorkerRun:
         self.is_chief = self.rank == 0
         self.node_id = ray.get_runtime_context().get_node_id()  # which node trained (clusters)
         self.distributed = self.world > 1 and torch.distributed.is_initialized()
-        self.schedule: Schedule = build_schedule(cfg, baseline=baseline)
         self.cfg_hash = ckpt.config_hash(cfg, baseline)
         self.clock = Clock()
         self.device = _device(cfg)
@@ -56,19 +59,25 @@ class WorkerRun:
         torch.set_num_threads(max(1, int(cfg.train.cpus_per_worker)))
         torch.manual_seed(cfg.train.seed)  # same init on every rank; DDP also broadcasts it
         with self.clock.other():
-            self.loaders = Loaders(cfg, self.schedule, self.rank, self.world)
+            self.loaders = Loaders(cfg, None, self.rank, self.world)
+            clips = len(self.loaders.train_set)  # iterations depend on the training set's size
+            self.schedule: Schedule = build_schedule(cfg, clips=clips, baseline=baseline)
             self.net = TrainModel(cfg, self.schedule, self.loaders.num_classes, self.device,
                                   distributed=self.distributed)
         # What the cost model predicts for this run, carried in every report for grouping.
-        cmp = compare(self.schedule, build_schedule(cfg, baseline=True),
-                      len(self.loaders.train_set))
+        cmp = compare(self.schedule, build_schedule(cfg, clips=clips, baseline=True))
         self.predicted = {"predicted_iterations": cmp.cost.iterations,
                           "predicted_compute": cmp.cost.compute,
                           "predicted_speedup": cmp.speedup_compute}
-        self.start_epoch = 0
+        # Budgets in baseline-equivalent clips (compute in default-shape clips, mgsearch.points).
+        self.budget = cmp.cost.compute * cfg.shape.batch
+        self.baseline_budget = cmp.baseline.compute * cfg.shape.batch
+        self.clip_voxels = cfg.shape.frames * cfg.shape.crop**2
+        self.start_iter = 0
         # time_reported_s: the clock total at the last report, so each report carries
         # time_this_iter_s and Tune's time_total_s (their running sum) equals the clock's total.
-        self.counters = {"clips": 0, "iterations": 0, "gflops": 0.0, "time_reported_s": 0.0}
+        self.counters = {"clips": 0, "iterations": 0, "gflops": 0.0, "equivalent_clips": 0.0,
+                         "time_reported_s": 0.0}
         self._bn_at = -1  # iterations count when the BN statistics were last made evaluation-ready
 
     # -- restore ---------------------------------------------------------------------------------
@@ -83,41 +92,47 @@ class WorkerRun:
         self.clock.load_state_dict(state["clock"])
         self.counters.update(state["counters"])
         ckpt.set_rng_state(state["rng"])
-        self.start_epoch = int(state["epoch"])
+        self.start_iter = int(state["iteration"])
         if self.is_chief:
-            print(f"[mgsearch] resumed after epoch {self.start_epoch} "
-                  f"(stage {self.schedule.stage_at(self.start_epoch).index}, "
+            print(f"[mgsearch] resumed after iteration {self.start_iter} "
+                  f"(stage {self.schedule.stage_at_iter(self.start_iter).index}, "
                   f"{self.clock.total:.1f} s on the clock)", flush=True)
 
-    # -- one epoch -------------------------------------------------------------------------------
-    def train_epoch(self, epoch: int) -> dict:
-        stage = self.schedule.stage_at(epoch)
-        loader = self.loaders.train(stage, epoch)
-        n_iters = len(loader)
-        if n_iters == 0:
-            raise RuntimeError(
-                f"stage {stage.index} (batches {[g.global_batch for g in stage.grids]}) yields no "
-                f"full batch from {len(self.loaders.train_set)} training clips on {self.world} "
-                f"worker(s); use more clips or a smaller shape.batch")
+    # -- training --------------------------------------------------------------------------------
+    def fit(self) -> None:
+        """Train from `start_iter` to the end, reporting at every point after it."""
+        self.restore()
+        sched = self.schedule
+        points = [p for p in sched.points if p.iteration > self.start_iter]
+        segments = resume_segments(sched.segments, [s.batch_sizes for s in sched.stages],
+                                   self.start_iter)
+        chunk = _Chunk(self.clock)
         self.net.train()
-        loss_sum, seen, started = 0.0, 0, self.clock.train_s + self.clock.data_wait_s
-        it = iter(loader)
-        for i in range(n_iters):
-            with self.clock.data_wait():
-                clips, labels, grid_index = next(it)
-            grid = stage.grids[grid_index]
-            with self.clock.train():
-                lr = self.schedule.lr_at_iter(epoch, i, n_iters)
-                loss = self.net.step(clips, labels, lr, grid.bn_split)
-            loss_sum += loss * labels.shape[0]
-            seen += labels.shape[0]
-            self.counters["clips"] += grid.global_batch
-            self.counters["iterations"] += 1
-            self.counters["gflops"] += grid.global_batch * self.net.train_gflops(grid.t, grid.s)
-        busy = self.clock.train_s + self.clock.data_wait_s - started
-        return {"train_loss": loss_sum / max(seen, 1), "lr": lr,
-                "clips_per_s": seen * self.world / max(busy, 1e-9),
-                "iterations_epoch": n_iters}
+        for seg in segments:
+            stage = sched.stages[seg.stage]
+            it = iter(self.loaders.segment(stage, seg))
+            for i in range(seg.start_iter, seg.end_iter):
+                with self.clock.data_wait():
+                    clips, labels, grid_index = next(it)
+                grid = stage.grids[grid_index]
+                with self.clock.train():
+                    lr = sched.lr_at_iter(i)
+                    loss = self.net.step(clips, labels, lr, grid.bn_split)
+                chunk.add(loss, labels.shape[0], lr)
+                self.counters["clips"] += grid.global_batch
+                self.counters["iterations"] += 1
+                self.counters["equivalent_clips"] += grid.cost / self.clip_voxels
+                self.counters["gflops"] += grid.global_batch * self.net.train_gflops(grid.t, grid.s)
+                if points and i + 1 == points[0].iteration:
+                    self._at_point(points.pop(0), stage, chunk.metrics(self.world))
+                    chunk = _Chunk(self.clock)
+                    self.net.train()
+
+    def _at_point(self, point: Point, stage: Stage, metrics: dict) -> None:
+        if point.evaluate:
+            with self.clock.eval():
+                metrics.update(self.evaluate())
+        self.report(point, stage, metrics)
 
     def refresh_bn(self) -> None:
         """Evaluation-ready BN statistics, once per weight state: the merged sub-batch ones, then
@@ -156,31 +171,34 @@ class WorkerRun:
                 "val_clips": int(n)}
 
     # -- reporting -------------------------------------------------------------------------------
-    def report(self, epoch: int, stage: Stage, metrics: dict) -> None:
-        done = epoch + 1
-        want_ckpt = done in self.schedule.checkpoint_epochs
-        if want_ckpt:  # checkpoints hold precise statistics; on every rank (all_reduce), on the
-            with self.clock.eval():  # clock before this report; a no-op right after evaluate()
+    def report(self, point: Point, stage: Stage, metrics: dict) -> None:
+        sched, done = self.schedule, point.iteration
+        if point.checkpoint:  # checkpoints hold precise statistics; on every rank (all_reduce),
+            with self.clock.eval():  # on the clock before this report; a no-op after evaluate()
                 self.refresh_bn()
         grid = stage.grids[-1]
         metrics = {
-            "epoch": done, "stage": stage.index, "phase": stage.phase,
-            "shape_t": grid.t, "shape_s": grid.s, "global_batch": stage.global_batch,
-            "max_epoch": self.schedule.max_epoch, "kind": self.schedule.kind,
-            "grid_set": self.schedule.grid_set, "seed": self.cfg.train.seed, **self.predicted,
+            "point": point.index, "points": len(sched.points),
+            "epoch": round(sched.epoch_at_iter(done), 6), "stage": stage.index,
+            "phase": stage.phase, "shape_t": grid.t, "shape_s": grid.s,
+            "global_batch": stage.global_batch, "max_epoch": sched.max_epoch, "kind": sched.kind,
+            "grid_set": sched.grid_set, "seed": self.cfg.train.seed, **self.predicted,
             "node_id": self.node_id,
             **metrics, **self.clock.metrics(),
             "clips_seen": self.counters["clips"], "iterations": self.counters["iterations"],
+            "equivalent_clips": self.counters["equivalent_clips"],
+            "budget_fraction": self.counters["equivalent_clips"] / self.budget,
+            "baseline_budget_fraction": self.counters["equivalent_clips"] / self.baseline_budget,
             "train_gflops": self.counters["gflops"],
             "time_this_iter_s": max(0.0, self.clock.total - self.counters["time_reported_s"]),
         }
         self.counters["time_reported_s"] = self.clock.total
-        if want_ckpt and self.is_chief:
+        if point.checkpoint and self.is_chief:
             with self.clock.other(), tempfile.TemporaryDirectory() as folder:
                 ckpt.save(folder, model_state=self.net.state_dict(),
-                          optimizer_state=self.net.optimizer.state_dict(), epoch=done,
-                          clock_state=self.clock.state_dict(), counters=dict(self.counters),
-                          cfg_hash=self.cfg_hash)
+                          optimizer_state=self.net.optimizer.state_dict(), iteration=done,
+                          point=point.index, clock_state=self.clock.state_dict(),
+                          counters=dict(self.counters), cfg_hash=self.cfg_hash)
                 self.api.report(metrics, checkpoint=self.api.Checkpoint.from_directory(folder))
         else:
             self.api.report(metrics)
@@ -190,15 +208,25 @@ class WorkerRun:
             if self.metrics_file is not None:
                 storage.append_line(self.metrics_file, json.dumps(metrics))
 
-    def fit(self) -> None:
-        self.restore()
-        for epoch in range(self.start_epoch, self.schedule.max_epoch):
-            stage = self.schedule.stage_at(epoch)
-            metrics = self.train_epoch(epoch)
-            if epoch + 1 in self.schedule.eval_epochs:
-                with self.clock.eval():
-                    metrics.update(self.evaluate())
-            self.report(epoch, stage, metrics)
+
+class _Chunk:
+    """Training metrics of the iterations since the last report."""
+
+    def __init__(self, clock: Clock):
+        self.clock, self.loss_sum, self.seen, self.iters, self.lr = clock, 0.0, 0, 0, 0.0
+        self.started = clock.train_s + clock.data_wait_s
+
+    def add(self, loss: float, clips: int, lr: float) -> None:
+        self.loss_sum += loss * clips
+        self.seen += clips
+        self.iters += 1
+        self.lr = lr
+
+    def metrics(self, world: int) -> dict:
+        busy = self.clock.train_s + self.clock.data_wait_s - self.started
+        return {"train_loss": self.loss_sum / max(self.seen, 1), "lr": self.lr,
+                "clips_per_s": self.seen * world / max(busy, 1e-9),
+                "iterations_chunk": self.iters}
 
 
 def _tune_api():
@@ -231,6 +259,6 @@ def _progress_line(m: dict, metrics_file: str | Path | None = None) -> str:
 
 def train_loop_per_worker(loop_config: dict) -> None:
     """Entry point for `TorchTrainer(train_loop_per_worker, train_loop_config=...)`."""
-    logging.getLogger("ray.train").setLevel(logging.WARNING)  # one line per epoch is ours
+    logging.getLogger("ray.train").setLevel(logging.WARNING)  # one line per report is ours
     WorkerRun(loop_config["config"], bool(loop_config.get("baseline", False)),
               loop_config.get("metrics_file"), bool(loop_config.get("via_tune", False))).fit()

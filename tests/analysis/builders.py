@@ -39,7 +39,7 @@ def reports(p: dict, curve: list[tuple[float, float | None]], max_epoch: int | N
     rows = []
     for i, (clock, top1) in enumerate(curve):
         stage, t, s = stages[i] if stages else (0, 4, 16)
-        row = {"epoch": i + 1, "max_epoch": max_epoch, "stage": stage, "phase": "train",
+        row = {"point": i + 1, "points": max_epoch, "epoch": i + 1, "max_epoch": max_epoch, "stage": stage, "phase": "train",
                "shape_t": t, "shape_s": s, "global_batch": 32 // t,
                "kind": "baseline" if p["grid_set"] == "baseline" else "multigrid",
                "grid_set": p["grid_set"], "seed": p["seed"],
@@ -47,7 +47,7 @@ def reports(p: dict, curve: list[tuple[float, float | None]], max_epoch: int | N
                "predicted_compute": p["predicted_compute"],
                "predicted_speedup": p["predicted_speedup"], "train_loss": 1.0 / (i + 1),
                "lr": 0.1 / (i + 1), "clips_per_s": clips_per_s[i] if clips_per_s else 100.0,
-               "iterations_epoch": 4, "time_train_s": clock * 0.8, "time_eval_s": 0.0,
+               "iterations_chunk": 4, "time_train_s": clock * 0.8, "time_eval_s": 0.0,
                "time_data_wait_s": clock * 0.1, "time_other_s": clock * 0.1,
                "time_total_s": clock, "clips_seen": 64 * (i + 1), "iterations": 4 * (i + 1),
                "train_gflops": 0.5 * (i + 1), "time_this_iter_s": 1.0}

@@ -32,7 +32,7 @@ def test_curves_baseline_first_with_seed_bands(scenario):
     assert base.top1_low == tuple(min(a[1], b[1]) for a, b in zip(*seeds))
     assert base.top1_high == tuple(max(a[1], b[1]) for a, b in zip(*seeds))
     short = next(s for s in info.series if s.label == "short_only")
-    assert short.epochs == (1,) and short.seeds == (1,)
+    assert short.points == (1,) and short.seeds == (1,)
     assert info.target == 70.5
 
 
@@ -46,14 +46,30 @@ def test_pareto_info_front_is_sorted_by_time(scenario):
 
 
 def test_timeline_from_the_quickstart_schedule():
-    sched = build_schedule(load_config(str(ROOT / "experiments" / "quickstart.yaml")))
-    info = timeline_info(sched, samples_per_epoch=4)
+    sched = build_schedule(load_config(str(ROOT / "experiments" / "quickstart.yaml")), clips=4000)
+    info = timeline_info(sched)
     assert info.starts == tuple(float(s.start_epoch) for s in sched.stages)
     assert info.ends[-1] == sched.max_epoch
     assert info.shape_t == tuple(s.grids[-1].t for s in sched.stages)
     assert info.batch == tuple(s.global_batch for s in sched.stages)
+    # The LR of every iteration (869 < 5000 samples), at its epoch, warm-up included.
+    assert len(info.lr) == sched.iterations
+    assert info.lr == tuple(sched.lr_at_iter(i) for i in range(sched.iterations))
+    assert info.lr_epochs == tuple(sched.epoch_at_iter(i) for i in range(sched.iterations))
+    assert list(info.lr_epochs) == sorted(info.lr_epochs)
+
+
+def test_timeline_without_iterations_samples_epochs():
+    cfg = load_config(str(ROOT / "experiments" / "quickstart.yaml"),
+                      ["multigrid.granularity=epoch"])
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the quickstart's zero-length stages, at epochs
+        sched = build_schedule(cfg)
+    info = timeline_info(sched, samples_per_epoch=4)
     assert len(info.lr) == sched.max_epoch * 4
-    assert info.lr == tuple(sched.lr_at(e) for e in info.lr_epochs)  # warm-up included
+    assert info.lr == tuple(sched.lr_at(e) for e in info.lr_epochs)
 
 
 def test_observed_timeline_from_reports(scenario):
@@ -80,7 +96,7 @@ def test_throughput_is_the_mean_per_stage(scenario):
 
 def test_renderers_write_png_and_svg(scenario, tmp_path):
     reports, trials, configs = scenario
-    sched = build_schedule(load_config(str(ROOT / "experiments" / "quickstart.yaml")))
+    sched = build_schedule(load_config(str(ROOT / "experiments" / "quickstart.yaml")), clips=4000)
     figs = {"curves": render_curves(curves_info(reports, trials)),
             "pareto": render_pareto(pareto_info(configs)),
             "throughput": render_throughput(throughput_info(reports, trials)),

@@ -4,7 +4,6 @@ agreeing, and the accuracy it recovers on a real model whose statistics came fro
 from __future__ import annotations
 
 import copy
-import os
 
 import pytest
 import torch
