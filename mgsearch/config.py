@@ -103,6 +103,10 @@ class MultigridConfig:
     # How a stage's LR follows its long-cycle batch b_rel: linear (the paper's, for SGD),
     # sqrt (the usual rule for Adam-type optimizers), or none.
     lr_scaling: Literal["linear", "sqrt", "none"] = "linear"
+    # The LR policy of multigrid runs; null: solver.policy. The baseline always keeps
+    # solver.policy (the user's fixed-shape recipe), so a multigrid policy can be tried against
+    # an unchanged baseline.
+    lr_policy: Optional[Literal["steps", "cosine", "cosine_per_cycle"]] = None
     eval_freq: int = 3  # evaluations per long-cycle stage (eval/checkpoint epochs)
     # How stages are sized: iteration (equal iterations per shape in each LR step, no stage
     # lost to rounding; needs the training set's size) or epoch (the public implementation's

@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Optional
 
+from .errors import ConfigError
 from .stream import Segment, batches_per_epoch, walk  # noqa: F401  (batches_per_epoch: public)
 
 
@@ -228,4 +229,16 @@ def build_schedule(cfg, clips: Optional[int] = None, baseline: bool = False) -> 
     and report points. Raises ConfigError when the data cannot hold a stage's batch."""
     from .allocation import build
 
+    if not baseline and cfg.multigrid.lr_policy is not None:
+        cfg = _with_policy(cfg, cfg.multigrid.lr_policy)
     return build(cfg, clips, baseline)
+
+
+def _with_policy(cfg, policy: str):
+    import dataclasses
+
+    try:
+        solver = dataclasses.replace(cfg.solver, policy=policy)
+    except ValueError as err:  # a solver check that the multigrid policy fails
+        raise ConfigError(f"multigrid.lr_policy = {policy!r}: solver.{err}") from None
+    return dataclasses.replace(cfg, solver=solver)

@@ -9,6 +9,7 @@ import warnings
 
 import pytest
 
+from mgsearch.errors import ConfigError
 from mgsearch.schedule import batches_per_epoch, build_schedule
 
 from .conftest import KINETICS_R50, make_config
@@ -190,3 +191,18 @@ def test_lr_scaling_rules():
             sched = build_schedule(cfg)
         s0 = sched.stages[0]
         assert s0.lr_scale == pytest.approx(f(s0.shape[0]))
+
+
+def test_multigrid_lr_policy_leaves_the_baseline_on_the_solver_policy():
+    cfg = make_config({"solver": {"policy": "cosine", "steps": [0, 3, 5], "max_epoch": 6,
+                                  "lrs": [1.0, 1.0, 0.1], "base_lr": 0.1},
+                       "multigrid": {"lr_policy": "steps", "lr_scaling": "none"}})
+    mg = build_schedule(cfg, clips=4000)
+    base = build_schedule(cfg, clips=4000, baseline=True)
+    assert (mg.policy, base.policy) == ("steps", "cosine")
+    # Relative steps [1, 1, 0.1]: constant through both long cycles, the fine-tuning phase's
+    # first half at the previous rate and its second at 0.1 (the paper's split).
+    assert [s.lr_scale for s in mg.stages] == [1.0] * (len(mg.stages) - 1) + [0.1]
+    assert base.lr_at_iter(0) == pytest.approx(0.1) and base.lr_at_iter(2999) < 1e-3
+    with pytest.raises(ConfigError, match="multigrid.lr_policy"):
+        make_config({"multigrid": {"lr_policy": "cosine_restarts"}})

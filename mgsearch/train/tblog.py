@@ -10,7 +10,9 @@ between a 36-epoch multigrid trial and a 24-epoch baseline, and reach the storag
 
 Scalars: `val_top1`, `val_top5`, `val_loss`, `train_loss`, `lr`, `clips_per_s` with
 `step = round(time_total_s)` (seconds on the run's clock: the same x-axis as ASHA and the
-report's figures), and `by_epoch/val_top1`, `by_epoch/train_loss` with `step = epoch`.
+report's figures), and `by_point/val_top1`, `by_point/train_loss` with `step = point`, the
+report's index: points sit at the same fractions of every run's budget (mgsearch.points), so
+this axis lines runs up by progress through their schedule.
 A restarted or resumed run adds a file to the same folder and continues its clock.
 
 Local storage and `file://` only: for a remote URI (`s3://`, `gs://`, ...) nothing is written
@@ -30,7 +32,7 @@ from .. import storage
 TRIAL_RUNS = "train_runs"  # folder of a search experiment that holds its trials' Train runs
 TENSORBOARD = "tensorboard"
 CLOCK_TAGS = ("val_top1", "val_top5", "val_loss", "train_loss", "lr", "clips_per_s")
-EPOCH_TAGS = ("val_top1", "train_loss")
+POINT_TAGS = ("val_top1", "train_loss")
 
 _writers: dict[Path, object] = {}  # one open writer per run folder in this process
 _warned = False
@@ -60,7 +62,8 @@ def log_epoch(metrics_file: str | Path | None, metrics: dict) -> Path | None:
         return None
     clock_s = int(round(float(metrics["time_total_s"])))
     scalars = [(tag, clock_s) for tag in CLOCK_TAGS if tag in metrics]
-    scalars += [(f"by_epoch/{tag}", int(metrics["epoch"])) for tag in EPOCH_TAGS if tag in metrics]
+    point = int(metrics.get("point", metrics.get("epoch", 0)))  # old reports: one per epoch
+    scalars += [(f"by_point/{tag}", point) for tag in POINT_TAGS if tag in metrics]
     for tag, step in scalars:
         writer.write_event(_event(tag.split("/")[-1], tag, metrics, step))
     writer.flush()  # on disk now: tensorboard shows this epoch at its next reload

@@ -11,7 +11,7 @@ from mgsearch.data.sampling import (centre_box, clip_indices, draw_stride, eval_
                                     frame_indices, scale_range, span, spread_indices, train_box,
                                     train_start)
 from mgsearch.config import load_config
-from mgsearch.schedule import build_schedule
+from mgsearch.allocation import schedule_grids
 
 from ..conftest import ROOT
 
@@ -84,7 +84,7 @@ def _mean_spans(mode: str, clips: int = 4000) -> dict[int, float]:
     assert (cfg.shape.frames, cfg.shape.sampling_rate) == (8, 4)
     rng = np.random.default_rng(0)
     out = {}
-    for grid in build_schedule(cfg).grids:
+    for grid in schedule_grids(cfg):
         if grid.t in out:
             continue
         spans = [np.ptp(clip_indices(32, grid, 8, mode, rng)) + 1 for _ in range(clips)]

@@ -22,7 +22,7 @@ def read_scalars(folder: Path) -> dict[str, list[tuple[int, float]]]:
 
 
 def epoch_metrics(epoch: int, clock_s: float, **extra) -> dict:
-    return {"epoch": epoch, "max_epoch": 3, "grid_set": "two_stage", "seed": 1,
+    return {"point": epoch, "epoch": epoch, "max_epoch": 3, "grid_set": "two_stage", "seed": 1,
             "train_loss": 2.0 - epoch / 10, "lr": 0.1, "clips_per_s": 50.0,
             "time_total_s": clock_s, **extra}
 
@@ -36,7 +36,7 @@ def test_search_trial_writes_under_the_experiment_on_the_clock(tmp_path):
     scalars = read_scalars(folder)  # readable before close: every epoch is flushed
     assert scalars["val_top1"] == [(2, 25.0), (8, 50.0)]  # step = round(time_total_s)
     assert [s for s, _ in scalars["train_loss"]] == [2, 5, 8]
-    assert [s for s, _ in scalars["by_epoch/val_top1"]] == [1, 3]
+    assert [s for s, _ in scalars["by_point/val_top1"]] == [1, 3]
 
 
 def test_single_run_writes_beside_its_run_folder(tmp_path):
