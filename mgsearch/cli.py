@@ -40,7 +40,9 @@ def _schedule(args: argparse.Namespace) -> int:
     else:
         raise ConfigError("no config given: pass CONFIG (e.g. experiments/quickstart.yaml) "
                           "or --slowfast-config FILE")
-    if args.clips is None:
+    if args.clips is None and args.slowfast_config:  # its data paths are not imported
+        args.clips, where = DEFAULT_CLIPS, "default; pass --clips N, the training set's size"
+    elif args.clips is None:
         args.clips, where = _dataset_clips(cfg)
         print(f"[mgsearch] cost model: {args.clips} training clips ({where})", file=sys.stderr)
     if args.clips < 1:
