@@ -218,8 +218,14 @@ class SearchConfig:
     reduction_factor: float = 3.0  # ASHA
     time_budget_s: Optional[float] = None  # stop the whole search after this wall-clock
     max_concurrent_trials: int = 0  # 0: as many as the cluster's CPUs/GPUs hold
+    # Non-inferiority margin, top-1 accuracy points: a configuration matches the baseline when
+    # the lower 95% bound of (its mean final top-1 - the baseline's) is >= -delta; the
+    # time-to-target target is the baseline's mean final top-1 - delta (mgsearch.analysis).
+    delta: float = 1.0
 
     def __post_init__(self) -> None:
+        check(self.delta >= 0, "delta", self.delta,
+              "must be >= 0 accuracy points below the baseline, e.g. 1.0")
         check(len(self.grid_sets) >= 1 or self.baseline, "grid_sets", list(self.grid_sets),
               "list at least one grid set (or keep baseline: true)")
         check(self.repeats >= 1, "repeats", self.repeats, "must be >= 1 seed per point")

@@ -63,6 +63,7 @@ def test_wrong_types(tmp_path, text, needle):
     ("shape:\n  crop: 4\n", "shape.crop = 4: must be >= 8 pixels"),
     ("shape:\n  batch: 6\ntrain:\n  workers: 4\n", "must be divisible by train.workers=4"),
     ("multigrid:\n  grid_set: wu2021\n", "did you mean 'wu2020'"),
+    ("search:\n  delta: -0.5\n", "search.delta = -0.5: must be >= 0 accuracy points"),
 ])
 def test_impossible_values(tmp_path, text, needle):
     path = write(tmp_path, text)
