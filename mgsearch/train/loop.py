@@ -184,6 +184,8 @@ class WorkerRun:
             "global_batch": stage.global_batch, "max_epoch": sched.max_epoch, "kind": sched.kind,
             "grid_set": sched.grid_set, "seed": self.cfg.train.seed, **self.predicted,
             "node_id": self.node_id,
+            # what the report needs of the config: chance level and the verdicts' margin
+            "num_classes": self.loaders.num_classes, "delta": self.cfg.search.delta,
             **metrics, **self.clock.metrics(),
             "clips_seen": self.counters["clips"], "iterations": self.counters["iterations"],
             "equivalent_clips": self.counters["equivalent_clips"],
