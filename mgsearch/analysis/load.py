@@ -38,12 +38,17 @@ REPORT_KEYS = (
     "point", "points", "epoch", "max_epoch", "stage", "phase", "shape_t", "shape_s",
     "global_batch", "lr", "train_loss", "clips_per_s", "iterations_chunk",
     "val_top1", "val_top5", "val_loss", "val_clips",
+    "val_subset",  # True: that evaluation ran on the fixed validation subset (absent: False)
     "time_total_s", "time_train_s", "time_eval_s", "time_data_wait_s", "time_other_s",
     "clips_seen", "iterations", "equivalent_clips", "budget_fraction",
     "baseline_budget_fraction", "train_gflops",
+    # seconds of one fixed reference training step, timed at the trial's start and end
+    "ref_step_start_s", "ref_step_end_s",
+    "num_classes", "delta",  # from the trial's config: chance level, non-inferiority margin
 )
 REPORT_COLUMNS = ("trial_id", "kind") + POINT_KEYS + PREDICTED_KEYS + REPORT_KEYS + ("source",)
 _TEXT_COLUMNS = {"trial_id", "kind", "grid_set", "phase", "source"}
+_BOOL_COLUMNS = {"val_subset"}
 _TRIAL_ID = re.compile(r"[0-9a-f]{5}_\d{5}")  # Tune's trial ids: <experiment hex>_<counter>
 RUN_PREFIX = "train-"  # mgsearch.search names a trial's Train run train-<trial_id>
 METRICS_FILE = "metrics.jsonl"
@@ -128,6 +133,7 @@ def tidy_reports(rows: list[dict], params: dict, trial_id: str, source: str) -> 
     out = []
     for row in rows:
         rec = {k: row.get(k) for k in REPORT_KEYS}
+        rec["val_subset"] = _flag(rec["val_subset"])
         if _missing(rec["point"]):  # written before report points: one report per epoch
             rec["point"], rec["points"] = rec["epoch"], rec["max_epoch"]
         for k in POINT_KEYS + PREDICTED_KEYS:  # the report's own value wins; it was measured
@@ -246,12 +252,21 @@ def _missing(value) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
+def _flag(value) -> bool:
+    """A boolean from JSON (true), CSV ("True") or nothing (None, NaN: False)."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1")
+    return False if _missing(value) else bool(value)
+
+
 def _typed(df: pd.DataFrame, text: tuple[str, ...] = ()) -> pd.DataFrame:
     """Numbers as floats/ints and text as objects, whatever file the rows came from."""
     df = df.copy()
     for col in df.columns:
         if col in _TEXT_COLUMNS or col in text:
             df[col] = df[col].astype(object)
+        elif col in _BOOL_COLUMNS:
+            df[col] = df[col].map(_flag).astype(bool)
         else:
             df[col] = pd.to_numeric(df[col], errors="coerce")
     return df.reset_index(drop=True)

@@ -4,7 +4,8 @@
     configs = config_summary(trials)                  # one row per configuration, over seeds
 
 A configuration is grid_set x epoch_factor x lr_multiplier x bn_base_size; its seeds are its
-repeats. "Final" accuracy is the last evaluated one. `wallclock_s` is the run's training clock
+repeats. "Final" accuracy is the last full-set evaluation (`val_subset` false): an evaluation on
+the fixed validation subset is a progress reading, never a final one. `wallclock_s` is the run's training clock
 (`time_total_s`) at its last report: for a trial still running, the time so far.
 """
 
@@ -22,8 +23,9 @@ STOPPED = ("TERMINATED", "ERROR")  # Tune statuses of a trial that will not repo
 TRIAL_COLUMNS = (
     ("trial_id", "kind", "label") + POINT_KEYS
     + ("points_done", "points", "epochs_done", "max_epoch", "finished", "status", "active",
-       "final_top1", "final_top5",
-       "eval_epoch", "wallclock_s", "clips_seen", "iterations", "train_gflops")
+       "final_top1", "final_top5", "val_clips",
+       "eval_epoch", "wallclock_s", "clips_seen", "iterations", "train_gflops",
+       "ref_step_start_s", "ref_step_end_s")
     + PREDICTED_KEYS)
 
 
@@ -35,7 +37,7 @@ def trial_summary(reports: pd.DataFrame, found: pd.DataFrame | None = None) -> p
     for trial_id, df in reports.groupby("trial_id", sort=True):
         df = df.sort_values("point")
         last = df.iloc[-1]
-        evaluated = df[df["val_top1"].notna()]
+        evaluated = df[df["val_top1"].notna() & ~df["val_subset"].astype(bool)]
         ev = evaluated.iloc[-1] if len(evaluated) else None
         rec = {k: _first(df[k]) for k in ("kind",) + POINT_KEYS + PREDICTED_KEYS}
         rec.update(
@@ -44,6 +46,10 @@ def trial_summary(reports: pd.DataFrame, found: pd.DataFrame | None = None) -> p
             finished=bool(last["point"] >= last["points"]),
             final_top1=ev["val_top1"] if ev is not None else math.nan,
             final_top5=ev["val_top5"] if ev is not None else math.nan,
+            val_clips=ev["val_clips"] if ev is not None else math.nan,
+            # the reference step is timed once at the start and once at the end
+            ref_step_start_s=_first(df["ref_step_start_s"]),
+            ref_step_end_s=_last(df["ref_step_end_s"]),
             eval_epoch=ev["epoch"] if ev is not None else math.nan,
             wallclock_s=last["time_total_s"], clips_seen=last["clips_seen"],
             iterations=last["iterations"], train_gflops=last["train_gflops"], status=None)
@@ -70,6 +76,8 @@ def config_summary(trials: pd.DataFrame) -> pd.DataFrame:
             label=df["label"].iloc[0], kind=df["kind"].iloc[0], seeds=len(df),
             finished=int(df["finished"].sum()), active=int(df["active"].sum()),
             top1_mean=top1.mean, top1_ci=top1.half_width, top1_n=top1.n,
+            top1_min=df["final_top1"].min(), top1_max=df["final_top1"].max(),
+            val_clips=df["val_clips"].min(),
             top5_mean=top5.mean, top5_ci=top5.half_width,
             wallclock_mean=clock.mean, wallclock_ci=clock.half_width,
             train_gflops=df["train_gflops"].mean(),
@@ -130,6 +138,11 @@ def _with_found(out: pd.DataFrame, found: pd.DataFrame) -> pd.DataFrame:
 def _first(col: pd.Series):
     col = col.dropna()
     return col.iloc[0] if len(col) else math.nan
+
+
+def _last(col: pd.Series):
+    col = col.dropna()
+    return col.iloc[-1] if len(col) else math.nan
 
 
 def _num(value) -> str:
