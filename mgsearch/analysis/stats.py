@@ -1,9 +1,11 @@
-"""Mean and 95% confidence interval over seeds (Student t), without scipy.
+"""Mean and 95% confidence interval over seeds (Student t), and the Welch interval of a
+difference of two means, without scipy.
 
 Seeds per configuration are few (1-10), so the interval uses Student's t with n-1 degrees of
 freedom, not the normal 1.96. The two-sided 95% quantiles t(0.975, df) are tabulated below
 (values to 4 decimals); a df between table rows takes the next smaller row, which gives a
-slightly wider, never narrower, interval.
+slightly wider, never narrower, interval. Welch's fractional degrees of freedom are rounded
+down for the same reason.
 """
 
 from __future__ import annotations
@@ -59,3 +61,36 @@ def mean_ci(values: Iterable[float]) -> MeanCI:
         return MeanCI(mean, math.nan, 1, math.nan)
     std = math.sqrt(math.fsum((x - mean) ** 2 for x in xs) / (n - 1))
     return MeanCI(mean, t_quantile_95(n - 1) * std / math.sqrt(n), n, std)
+
+
+@dataclass(frozen=True)
+class DiffCI:
+    diff: float  # mean(a) - mean(b); nan when either side is empty
+    half_width: float  # diff ± half_width is the 95% Welch interval; nan when n_a or n_b < 2
+    df: float  # Welch-Satterthwaite degrees of freedom (fractional); nan without an interval
+    n_a: int
+    n_b: int
+
+    @property
+    def low(self) -> float:
+        return self.diff - self.half_width
+
+    @property
+    def high(self) -> float:
+        return self.diff + self.half_width
+
+
+def welch_ci(a: Iterable[float], b: Iterable[float]) -> DiffCI:
+    """95% interval of mean(a) - mean(b) for unequal variances (Welch two-sample t):
+    se² = s_a²/n_a + s_b²/n_b, df = se⁴ / ((s_a²/n_a)²/(n_a-1) + (s_b²/n_b)²/(n_b-1)),
+    half-width = t(0.975, floor(df)) * se. Non-finite values are skipped."""
+    ca, cb = mean_ci(a), mean_ci(b)
+    diff = ca.mean - cb.mean
+    if ca.n < 2 or cb.n < 2:
+        return DiffCI(diff, math.nan, math.nan, ca.n, cb.n)
+    va, vb = ca.std**2 / ca.n, cb.std**2 / cb.n  # squared standard errors of each mean
+    se2 = va + vb
+    if se2 == 0.0:  # every seed equal on both sides: no spread to estimate, a point interval
+        return DiffCI(diff, 0.0, float(ca.n + cb.n - 2), ca.n, cb.n)
+    df = se2**2 / (va**2 / (ca.n - 1) + vb**2 / (cb.n - 1))
+    return DiffCI(diff, t_quantile_95(max(1, math.floor(df + 1e-9))) * math.sqrt(se2), df, ca.n, cb.n)
