@@ -16,6 +16,28 @@ import pandas as pd
 
 from ..schedule import Schedule
 from .load import CONFIG_KEYS
+from .stats import mean_ci
+from .yardstick import MIN_SEEDS
+
+SEED_BAND, T_BAND = "seeds", "t95"  # how a series' spread is drawn (CurveSeries.band)
+
+
+def chance_level(num_classes) -> float | None:
+    """100 / classes, percent; None when the number of classes is unknown."""
+    try:
+        n = float(num_classes)
+    except (TypeError, ValueError):
+        return None
+    return 100.0 / n if math.isfinite(n) and n >= 1 else None
+
+
+def accuracy_ylim(values, margin: float = 5.0) -> tuple[float, float]:
+    """An accuracy axis around `values` (percent) with `margin` points, within [0, 100]."""
+    xs = [float(v) for v in values if v is not None and math.isfinite(float(v))]
+    if not xs:
+        return 0.0, 100.0
+    low, high = max(0.0, min(xs) - margin), min(100.0, max(xs) + margin)
+    return (low, high) if high > low else (0.0, 100.0)
 
 
 # -- accuracy against time_total_s ---------------------------------------------------------------
@@ -31,20 +53,36 @@ class CurveSeries:
     top1_low: tuple[float, ...]  # seed band: lowest and highest seed
     top1_high: tuple[float, ...]
     seeds: tuple[int, ...]  # seeds behind each point (fewer while some still run)
+    # 95% Student-t half-width of the mean per point; nan where fewer than MIN_SEEDS seeds
+    top1_ci: tuple[float, ...] = ()
+    # per point, every seed's top-1: drawn as points when the series has too few seeds for a band
+    seed_top1: tuple[tuple[float, ...], ...] = ()
+
+    @property
+    def band(self) -> str | None:
+        """T_BAND: a t interval of the mean (>= MIN_SEEDS seeds at every point); SEED_BAND: the
+        seeds' own points and min-max range (2 seeds); None: one seed, nothing to draw."""
+        if min(self.seeds, default=0) >= MIN_SEEDS:
+            return T_BAND
+        return SEED_BAND if max(self.seeds, default=0) > 1 else None
 
 
 @dataclass(frozen=True)
 class CurvesInfo:
     series: tuple[CurveSeries, ...]  # the baseline first
     target: float | None  # the matched-accuracy target line, when there is a baseline
+    chance: float | None = None  # 100 / classes (dashed line); None: classes not recorded
+    ylim: tuple[float, float] = (0.0, 100.0)  # accuracy axis, always within [0, 100]
 
 
 def curves_info(reports: pd.DataFrame, trials: pd.DataFrame,
-                target: float | None = None) -> CurvesInfo:
-    """Mean top-1 per evaluation point of each configuration, with the seeds' min-max band.
+                target: float | None = None, num_classes=None) -> CurvesInfo:
+    """Mean top-1 per evaluation point of each configuration, with a 95% t band of the mean
+    where every point has >= MIN_SEEDS seeds, else the seeds' own values (min-max).
 
     Seeds of one configuration share a schedule, so they evaluate at the same points; the
-    point's time is their mean clock there."""
+    point's time is their mean clock there. `num_classes` (default: the reports'
+    `num_classes`) gives the chance level."""
     labels = trials.set_index("trial_id")["label"]
     ev = reports[reports["val_top1"].notna()].assign(label=reports["trial_id"].map(labels))
     series = []
@@ -54,9 +92,28 @@ def curves_info(reports: pd.DataFrame, trials: pd.DataFrame,
             label=str(label), is_baseline=bool((df["kind"] == "baseline").all()),
             points=tuple(int(e) for e in g.groups), time_s=_floats(g["time_total_s"].mean()),
             top1=_floats(g["val_top1"].mean()), top1_low=_floats(g["val_top1"].min()),
-            top1_high=_floats(g["val_top1"].max()), seeds=tuple(int(n) for n in g.size())))
+            top1_high=_floats(g["val_top1"].max()), seeds=tuple(int(n) for n in g.size()),
+            top1_ci=tuple(_t_half_width(v) for _, v in g["val_top1"]),
+            seed_top1=tuple(_floats(v) for _, v in g["val_top1"])))
     series.sort(key=lambda s: (not s.is_baseline, s.label))
-    return CurvesInfo(tuple(series), target)
+    chance = chance_level(recorded_classes(reports) if num_classes is None else num_classes)
+    values = [v for s in series for v in s.top1_low + s.top1_high]
+    values += [s.top1[i] + s.top1_ci[i] * sign for s in series for i in range(len(s.top1))
+               for sign in (-1, 1) if s.band == T_BAND]
+    values += [v for v in (target, chance) if v is not None]
+    return CurvesInfo(tuple(series), target, chance, accuracy_ylim(values))
+
+
+def recorded_classes(reports: pd.DataFrame) -> int | None:
+    """The number of classes the trials recorded (`num_classes`); None when none did or
+    they disagree."""
+    values = reports["num_classes"].dropna().unique() if "num_classes" in reports else []
+    return int(values[0]) if len(values) == 1 else None
+
+
+def _t_half_width(values: pd.Series) -> float:
+    ci = mean_ci(values)
+    return ci.half_width if ci.n >= MIN_SEEDS else math.nan
 
 
 # -- Pareto scatter ------------------------------------------------------------------------------
@@ -66,26 +123,38 @@ def curves_info(reports: pd.DataFrame, trials: pd.DataFrame,
 class ParetoPoint:
     label: str
     top1: float
-    top1_ci: float  # 95% half-width over seeds; nan with one seed
+    top1_ci: float  # 95% t half-width over seeds; nan with fewer than MIN_SEEDS seeds
     wallclock_s: float
     on_front: bool
     is_baseline: bool
+    top1_low: float = math.nan  # the lowest and highest seed: drawn instead of a t interval
+    top1_high: float = math.nan  # when there are too few seeds for one
+    seeds: int = 0
 
 
 @dataclass(frozen=True)
 class ParetoInfo:
     points: tuple[ParetoPoint, ...]
     front: tuple[ParetoPoint, ...]  # the front's points, fastest first
+    chance: float | None = None  # 100 / classes; None: classes not recorded
+    ylim: tuple[float, float] = (0.0, 100.0)  # accuracy axis, always within [0, 100]
 
 
-def pareto_info(configs: pd.DataFrame) -> ParetoInfo:
-    """Configurations as (wall-clock, top-1) points; `configs` is `config_summary(...)`."""
+def pareto_info(configs: pd.DataFrame, num_classes=None) -> ParetoInfo:
+    """Configurations as (wall-clock, top-1) points; `configs` is `config_summary(...)`. The
+    interval is the 95% t interval with >= MIN_SEEDS seeds, else the seeds' min-max range."""
     points = tuple(
-        ParetoPoint(str(r.label), float(r.top1_mean), float(r.top1_ci), float(r.wallclock_mean),
-                    bool(r.pareto), r.kind == "baseline")
+        ParetoPoint(str(r.label), float(r.top1_mean),
+                    float(r.top1_ci) if r.top1_n >= MIN_SEEDS else math.nan,
+                    float(r.wallclock_mean), bool(r.pareto), r.kind == "baseline",
+                    float(r.top1_min), float(r.top1_max), int(r.top1_n))
         for r in configs.itertuples() if math.isfinite(r.top1_mean))
     front = tuple(sorted((p for p in points if p.on_front), key=lambda p: p.wallclock_s))
-    return ParetoInfo(points, front)
+    chance = chance_level(num_classes)
+    values = [v for p in points for v in (p.top1_low, p.top1_high, p.top1 - p.top1_ci,
+                                          p.top1 + p.top1_ci, p.top1)]
+    values += [chance] if chance is not None else []
+    return ParetoInfo(points, front, chance, accuracy_ylim(values))
 
 
 # -- schedule timeline ---------------------------------------------------------------------------

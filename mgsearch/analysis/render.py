@@ -10,7 +10,7 @@ import math
 import re
 from pathlib import Path
 
-from .figures import CurvesInfo, ParetoInfo, ThroughputInfo, TimelineInfo
+from .figures import SEED_BAND, T_BAND, CurvesInfo, ParetoInfo, ThroughputInfo, TimelineInfo
 
 BASELINE_COLOR = "black"
 FORMATS = ("png", "svg")
@@ -27,46 +27,75 @@ def _figure(width: float, height: float, rows: int = 1, sharex: bool = False):
 
 
 def render_curves(info: CurvesInfo):
-    """Top-1 against the training clock; the baseline black and thick, seed bands shaded."""
+    """Top-1 against the training clock; the baseline black and thick. With >= 3 seeds a shaded
+    95% t band of the mean; with 2 the seeds' own points and their min-max range, no band."""
     fig, (ax,) = _figure(7.0, 4.2)
     for s in info.series:
         color = BASELINE_COLOR if s.is_baseline else None
         (line,) = ax.plot(s.time_s, s.top1, marker="o", ms=3, lw=2.4 if s.is_baseline else 1.4,
                           color=color, label=s.label, zorder=3 if s.is_baseline else 2)
-        if max(s.seeds, default=0) > 1:
-            ax.fill_between(s.time_s, s.top1_low, s.top1_high, color=line.get_color(),
+        if s.band == T_BAND:
+            ax.fill_between(s.time_s, [m - h for m, h in zip(s.top1, s.top1_ci)],
+                            [m + h for m, h in zip(s.top1, s.top1_ci)], color=line.get_color(),
                             alpha=0.18, lw=0)
+        elif s.band == SEED_BAND:
+            ax.vlines(s.time_s, s.top1_low, s.top1_high, color=line.get_color(), lw=0.8,
+                      alpha=0.6)
+            xs = [t for t, vals in zip(s.time_s, s.seed_top1) for _ in vals]
+            ys = [v for vals in s.seed_top1 for v in vals]
+            ax.scatter(xs, ys, s=9, marker="x", color=line.get_color(), lw=0.8)
     if info.target is not None:
         ax.axhline(info.target, color=BASELINE_COLOR, ls=":", lw=1,
                    label=f"target {info.target:.1f}%")
+    _chance(ax, info.chance)
+    ax.set_ylim(*info.ylim)
     ax.set_xlabel("training clock time_total_s (s)")
     ax.set_ylabel("validation top-1 (%)")
-    ax.set_title("Accuracy against training time (band: seeds' min-max)")
+    ax.set_title("Accuracy against training time\n(band: 95% t of the mean, >= 3 seeds; "
+                 "×: each seed, with fewer)", fontsize=10)
     ax.grid(alpha=0.3)
-    if info.series:
-        ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="lower right")
     return fig
 
 
 def render_pareto(info: ParetoInfo):
-    """Configurations by wall-clock and final top-1; the front is joined and labelled."""
+    """Configurations by wall-clock and final top-1; the front is joined and labelled. Error
+    bars: 95% t interval with >= 3 seeds, else the seeds' min-max range (drawn dashed)."""
     fig, (ax,) = _figure(6.4, 4.4)
     for p in info.points:
         color = BASELINE_COLOR if p.is_baseline else ("tab:red" if p.on_front else "tab:gray")
-        yerr = p.top1_ci if math.isfinite(p.top1_ci) else None
-        ax.errorbar(p.wallclock_s, p.top1, yerr=yerr, fmt="s" if p.is_baseline else "o",
-                    color=color, ms=6, capsize=3)
+        if math.isfinite(p.top1_ci):
+            yerr = p.top1_ci
+        elif p.seeds > 1 and math.isfinite(p.top1_low):  # the seeds' range, not an interval
+            yerr = [[p.top1 - p.top1_low], [p.top1_high - p.top1]]
+        else:
+            yerr = None
+        bars = ax.errorbar(p.wallclock_s, p.top1, yerr=yerr, fmt="s" if p.is_baseline else "o",
+                           color=color, ms=6, capsize=3)
+        if yerr is not None and not math.isfinite(p.top1_ci):
+            for segment in bars[2]:
+                segment.set_linestyle("--")
         ax.annotate(p.label, (p.wallclock_s, p.top1), textcoords="offset points",
                     xytext=(5, 4), fontsize=8)
     if info.front:
         ax.plot([p.wallclock_s for p in info.front], [p.top1 for p in info.front],
                 color="tab:red", lw=1, ls="--", label="Pareto front")
-        ax.legend(fontsize=8)
+    _chance(ax, info.chance)
+    ax.set_ylim(*info.ylim)
+    ax.legend(fontsize=8)
     ax.set_xlabel("wall-clock, time_total_s at the end (s)")
-    ax.set_ylabel("final top-1 (%), mean ± 95% CI")
+    ax.set_ylabel("final top-1 (%): mean, 95% t (≥ 3 seeds) or range")
     ax.set_title("Accuracy against wall-clock per configuration")
     ax.grid(alpha=0.3)
     return fig
+
+
+def _chance(ax, chance: float | None) -> None:
+    """The chance level as a dashed line, or a legend entry saying it is unknown."""
+    if chance is not None:
+        ax.axhline(chance, color="tab:gray", ls="--", lw=1, label=f"chance {chance:.1f}%")
+    else:
+        ax.plot([], [], ls="none", label="chance level unknown (classes not recorded)")
 
 
 def render_timeline(info: TimelineInfo):
