@@ -1,4 +1,4 @@
-"""`mgsearch report EXPERIMENT_DIR [--out DIR] [--tolerance PT] [--config CONFIG]`."""
+"""`mgsearch report EXPERIMENT_DIR [--out DIR] [--delta PT] [--config CONFIG]`."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ def _report(args: argparse.Namespace) -> int:
     if not folder.is_dir():
         raise ConfigError(f"experiment folder {folder} does not exist; pass the folder "
                           f"`mgsearch search` printed (<storage_path>/<search name>)")
-    if args.tolerance < 0:
-        raise ConfigError(f"--tolerance {args.tolerance}: give accuracy points >= 0 below the "
-                          f"baseline, e.g. --tolerance 0.5")
-    paths = write_report(folder, args.out, tolerance=args.tolerance, config=args.config)
+    if args.delta is not None and not args.delta >= 0:
+        raise ConfigError(f"--delta {args.delta}: give accuracy points >= 0 below the "
+                          f"baseline, e.g. --delta 1.0")
+    paths = write_report(folder, args.out, delta=args.delta, config=args.config)
     summary = next(p for p in paths if p.name == "summary.md")
     print(summary.read_text().split("\n## Figures")[0].rstrip())
     print(f"\n[mgsearch] report: {summary.parent} ({len(paths)} files)")
@@ -27,15 +27,16 @@ def _report(args: argparse.Namespace) -> int:
 def register(sub) -> None:
     p = sub.add_parser("report", help="tables, speed-ups and figures of a search",
                        description="Summarize a search's experiment folder (finished or still "
-                                   "running): per-configuration accuracy over seeds, speed-up at "
-                                   "the baseline's accuracy, Pareto front, figures.")
+                                   "running): a verdict per configuration against the "
+                                   "baseline, speed-up at its accuracy, Pareto front, figures.")
     p.add_argument("experiment", metavar="EXPERIMENT_DIR",
                    help="the folder `mgsearch search` printed, or a `mgsearch train` run folder")
     p.add_argument("--out", metavar="DIR",
                    help="where to write the report (default: EXPERIMENT_DIR/report)")
-    p.add_argument("--tolerance", type=float, default=0.5, metavar="PT",
-                   help="top-1 points below the baseline's final accuracy that still count as "
-                        "matched (default 0.5)")
+    p.add_argument("--delta", type=float, default=None, metavar="PT",
+                   help="non-inferiority margin, top-1 points below the baseline's mean final "
+                        "accuracy that still count as matched (default: the search.delta the "
+                        "trials recorded, else 1.0)")
     p.add_argument("--config", metavar="CONFIG",
                    help="the search's YAML: draw schedule timelines from it (default: from the "
                         "shapes and LRs the trials reported)")

@@ -29,7 +29,10 @@ def test_report_of_the_real_search(tmp_path, capsys):
     summary = pd.read_csv(out / "summary.csv")
     assert sorted(summary["grid_set"]) == ["baseline", "long_only", "wu2020"]
     md = (out / "summary.md").read_text()
-    assert "| configuration | seeds | final top-1 (%) |" in md
+    # The verdict leads (after the row's name); one seed each: no verdict, no interval.
+    assert "| configuration | verdict | Δ top-1 vs baseline (pt) [95% Welch] |" in md
+    assert list(summary.columns[:4]) == ["label", "verdict", "top1_diff", "top1_diff_low"]
+    assert set(summary.loc[summary["kind"] != "baseline", "verdict"]) == {"too few seeds"}
     for label in summary["label"]:
         assert f"| {label} |" in md
     assert "Provisional" not in md  # every trial finished
@@ -42,7 +45,8 @@ def test_report_of_the_real_search(tmp_path, capsys):
 def test_report_of_a_running_search_is_provisional(tmp_path):
     """Hand-built: short_only has reported 1 of its 3 epochs."""
     root = write_search(tmp_path / "search")
-    paths = write_report(root)  # default: <experiment>/report
+    # δ 0.5: long_only's best (70.4) misses the target 71 − 0.5 (the default δ 1 reaches it)
+    paths = write_report(root, delta=0.5)  # default folder: <experiment>/report
     assert paths[0] == root / "report" / "summary.csv"
     md = (root / "report" / "summary.md").read_text()
     running = sum(len(c) < 3 for c in CURVES.values())
@@ -68,7 +72,9 @@ def test_report_before_any_trial_reported(tmp_path):
 def test_summary_columns_agree_with_the_tables(tmp_path):
     a = analyze(write_search(tmp_path))
     wu = a.summary.set_index("grid_set").loc["wu2020"]
-    assert wu["speedup"] == pytest.approx(a.baseline.wallclock_s / wu["time_to_target_mean"])
+    assert wu["speedup"] == pytest.approx(wu["baseline_time_to_target_s"]
+                                          / wu["time_to_target_s"])
+    assert a.summary.set_index("grid_set").loc["baseline", "speedup"] == 1.0
     assert wu["top1_mean"] == a.configs.set_index("grid_set").loc["wu2020", "top1_mean"]
 
 
