@@ -153,6 +153,9 @@ class TrainConfig:
     # each evaluation and checkpoint (precise BN); 0: the merged sub-batch statistics. 200 costs
     # 1.2 s per evaluation at 8x48² on one thread (~6 ms a clip; bench/precise_bn.py).
     precise_bn_clips: int = 200
+    # Time a fixed reference training step (a private copy of the model at the full shape) before
+    # training and after it, off the clock (mgsearch.train.refstep): equal-conditions check.
+    ref_step: bool = True
     max_failures: int = 0  # worker-group restarts Ray Train may do, resuming from a checkpoint
     storage_path: str = "results"  # run folders go here (a local path or a URI Ray accepts)
 
