@@ -88,6 +88,9 @@ class WorkerRun:
         self.counters = {"clips": 0, "iterations": 0, "gflops": 0.0, "equivalent_clips": 0.0,
                          "time_reported_s": 0.0}
         self._bn_at = -1  # iterations count when the BN statistics were last made evaluation-ready
+        # The last evaluation reads the full validation set; earlier ones the fixed subset.
+        self.final_eval = max((p.iteration for p in self.schedule.points if p.evaluate),
+                              default=-1)
         # Off-clock figures carried in reports: start-up seconds (wall clock since the driver's
         # start, unix time: one node) and the reference step (seconds).
         self.driver_start = driver_start
@@ -153,7 +156,7 @@ class WorkerRun:
     def _at_point(self, point: Point, stage: Stage, metrics: dict) -> None:
         if point.evaluate:
             with self.clock.eval():
-                metrics.update(self.evaluate())
+                metrics.update(self.evaluate(subset=point.iteration != self.final_eval))
         if point.index == self.schedule.points[-1].index:  # training has ended: time it again
             self.reference_step("ref_step_end_s")
         self.report(point, stage, metrics)
@@ -178,13 +181,15 @@ class WorkerRun:
                                 self.distributed)
         self._bn_at = self.counters["iterations"]
 
-    def evaluate(self) -> dict:
-        """Top-1/top-5/loss on the full-shape validation set, summed over all workers."""
+    def evaluate(self, subset: bool = False) -> dict:
+        """Top-1/top-5/loss on the full-shape validation set, summed over all workers; with
+        `subset` on the fixed subset (train.eval_subset_clips; the full set when it is 0)."""
         self.refresh_bn()
         self.net.eval()
+        subset = subset and self.loaders.subset_items is not None
         totals = torch.zeros(4, dtype=torch.float64)  # correct@1, correct@5, loss sum, clips
         with torch.no_grad():
-            for clips, labels, _ in self.loaders.val():
+            for clips, labels, _ in self.loaders.val(subset):
                 logits = self.net.forward(clips).float()
                 labels = labels.to(logits.device)
                 k = min(5, logits.shape[1])
@@ -200,7 +205,7 @@ class WorkerRun:
         c1, c5, loss, n = totals.tolist()
         n = max(n, 1.0)
         return {"val_top1": 100.0 * c1 / n, "val_top5": 100.0 * c5 / n, "val_loss": loss / n,
-                "val_clips": int(n)}
+                "val_clips": int(n), "val_subset": subset and int(n) < len(self.loaders.val_set)}
 
     # -- reporting -------------------------------------------------------------------------------
     def report(self, point: Point, stage: Stage, metrics: dict) -> None:
