@@ -153,6 +153,14 @@ class TrainConfig:
     # each evaluation and checkpoint (precise BN); 0: the merged sub-batch statistics. 200 costs
     # 1.2 s per evaluation at 8x48² on one thread (~6 ms a clip; bench/precise_bn.py).
     precise_bn_clips: int = 200
+    # Validation clips of every evaluation but the last (a fixed class-balanced subset, the same
+    # in every trial: mgsearch.data.loaders.balanced_subset); the last evaluation uses the full
+    # set. 0: every evaluation uses the full set. More than the validation set holds is refused
+    # (before Ray starts) rather than silently read as the full set.
+    eval_subset_clips: int = 0
+    # Time a fixed reference training step (a private copy of the model at the full shape) before
+    # training and after it, off the clock (mgsearch.train.refstep): equal-conditions check.
+    ref_step: bool = True
     max_failures: int = 0  # worker-group restarts Ray Train may do, resuming from a checkpoint
     storage_path: str = "results"  # run folders go here (a local path or a URI Ray accepts)
 
@@ -164,6 +172,8 @@ class TrainConfig:
               "must be >= 1")
         check(self.precise_bn_clips >= 0, "precise_bn_clips", self.precise_bn_clips,
               "must be >= 0 training clips (0: off)")
+        check(self.eval_subset_clips >= 0, "eval_subset_clips", self.eval_subset_clips,
+              "must be >= 0 validation clips (0: every evaluation uses the full set)")
         check(self.eval_points >= 0, "eval_points", self.eval_points,
               "must be >= 1 (or 0: the epoch-based points of granularity: epoch)")
         if self.eval_points:

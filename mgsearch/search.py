@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+import time
 
 from .config import Config, with_absolute_paths
 from .cost import compare
@@ -97,6 +98,7 @@ def check_points(base: Config, points: list[dict], clips: int) -> list[dict]:
 
 def trial(config: dict, base: Config) -> None:
     """Tune function trainable: one Ray Train run of one search point."""
+    started = time.time()  # the trial's start: its reports measure start-up from here
     import ray.tune
     from ray.tune.integration.ray_train import TuneReportCallback
 
@@ -109,7 +111,8 @@ def trial(config: dict, base: Config) -> None:
     trainer, _, _ = build_trainer(
         cfg, baseline=baseline, name=f"train-{trial_id}",
         storage=join(experiment_path(base), "train_runs"),
-        callbacks=[] if in_process else [TuneReportCallback()], via_tune=in_process)
+        callbacks=[] if in_process else [TuneReportCallback()], via_tune=in_process,
+        driver_start=started)
     trainer.fit()
 
 

@@ -4,10 +4,13 @@
     for clips, labels, grid_index in loaders.segment(stage, seg): ...  # one stream segment
     for clips, labels, grid_index in loaders.train(stage, epoch): ...   # one whole pass
     for clips, labels, _ in loaders.val(): ...                           # this worker's shard
+    for clips, labels, _ in loaders.val(subset=True): ...                # of the fixed subset
 
 Training batches come from MultigridBatchSampler (the stage's per-worker batch sizes, the same
 count on every rank); evaluation runs the full shape (T frames, S crop, the default stride) on a
-disjoint shard of the validation clips per rank, so summed counts cover each clip once.
+disjoint shard of the validation clips per rank, so summed counts cover each clip once; with
+`train.eval_subset_clips` > 0 intermediate evaluations shard a fixed class-balanced subset the
+same way (`balanced_subset`: chosen from the validation index alone, never the trial seed).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
+from ..errors import ConfigError
 from .cache import build_cache
 from .dataset import GridCollate, PatchView, VideoClipDataset
 from .index import build_index
@@ -41,8 +45,41 @@ def prepare_data(cfg, workers: int | None = None) -> int:
     d = cfg.dataset
     n = workers or os.cpu_count() or 1
     train_index, _ = open_split(d, d.train_split, progress=True, workers=n)
-    open_split(d, d.val_split, progress=True, workers=n)
+    val_index, _ = open_split(d, d.val_split, progress=True, workers=n)
+    check_eval_subset(cfg, len(val_index.videos) * d.eval_clips)
     return len(train_index.videos)
+
+
+def check_eval_subset(cfg, val_clips: int) -> None:
+    """Refuse a `train.eval_subset_clips` larger than the validation set (`val_clips` items)."""
+    n = cfg.train.eval_subset_clips
+    if n > val_clips:
+        d = cfg.dataset
+        raise ConfigError(f"train.eval_subset_clips = {n}: the validation split {d.val_split!r} "
+                          f"of {d.root} holds {val_clips} clips; set it to at most {val_clips}, "
+                          f"or 0 to evaluate on the full set every time")
+
+
+def balanced_subset(labels: list[int], n: int) -> list[int]:
+    """`n` item indices, as equal a number per class as the classes hold (the remainder to the
+    lowest class ids), each class's picks evenly spaced over its items in index order: a fixed
+    rule of the labels alone, so every trial of an experiment evaluates the same clips."""
+    by_class: dict[int, list[int]] = {}
+    for i, label in enumerate(labels):
+        by_class.setdefault(label, []).append(i)
+    classes = sorted(by_class)
+    quota = dict.fromkeys(classes, 0)
+    left = min(n, len(labels))
+    while left > 0:  # fill classes evenly; a small class that runs out leaves its share to others
+        open_ = [c for c in classes if quota[c] < len(by_class[c])]
+        share, extra = divmod(left, len(open_))
+        for k, c in enumerate(open_):
+            add = min(share + (k < extra), len(by_class[c]) - quota[c])
+            quota[c] += add
+            left -= add
+    picks = [items[int((j + 0.5) * len(items) / quota[c])]
+             for c, items in by_class.items() for j in range(quota[c])]
+    return sorted(picks)
 
 
 def full_grid(cfg) -> SimpleNamespace:
@@ -68,6 +105,11 @@ class Loaders:
                                         train=False, seed=seed, cache=val_cache,
                                         default_frames=cfg.shape.frames)
         self.val_batch = val_batch or max(1, cfg.shape.batch // max(world, 1))
+        subset = cfg.train.eval_subset_clips
+        check_eval_subset(cfg, len(self.val_set))
+        k = self.val_set.k  # items per video: clip j of video i is item i*k + j
+        self.subset_items = (balanced_subset([v.label for v in val_index.videos
+                                            for _ in range(k)], subset) if subset else None)
         self.collate = GridCollate(d.mean, d.std)
         self._bn_set = None  # training videos at the full shape, built on first precise BN
 
@@ -116,8 +158,12 @@ class Loaders:
                                         phase=seg.phase)
         return self._loader(self.train_set, sampler)
 
-    def val(self) -> torch.utils.data.DataLoader:
-        mine = list(range(self.rank, len(self.val_set), self.world))
+    def val(self, subset: bool = False) -> torch.utils.data.DataLoader:
+        """This worker's shard of the validation clips: all of them, or with `subset` the fixed
+        subset of `train.eval_subset_clips` (the full set when that is 0)."""
+        items = (self.subset_items if subset and self.subset_items is not None
+                 else range(len(self.val_set)))
+        mine = list(items[self.rank::self.world])
         batches = [[(i, 0) for i in mine[k:k + self.val_batch]]
                    for k in range(0, len(mine), self.val_batch)]
         return self._loader(self.val_set, batches)

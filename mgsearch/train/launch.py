@@ -33,10 +33,12 @@ def run_name(cfg, baseline: bool) -> str:
 
 def build_trainer(cfg, *, baseline: bool = False, name: str | None = None,
                   storage: str | None = None, callbacks: list | None = None,
-                  via_tune: bool = False):
+                  via_tune: bool = False, driver_start: float | None = None):
     """The TorchTrainer of one run (not started); shared by `train` and the Tune trials.
 
-    `via_tune`: an in-process run inside a Tune trial, which must report through Tune."""
+    `via_tune`: an in-process run inside a Tune trial, which must report through Tune.
+    `driver_start`: the unix time the run's driver started; reports then carry the start-up
+    seconds the run waited for (`worker_start_s`, `first_step_s`: mgsearch.train.loop)."""
     from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchConfig, TorchTrainer
 
@@ -47,7 +49,7 @@ def build_trainer(cfg, *, baseline: bool = False, name: str | None = None,
     return TorchTrainer(
         train_loop_per_worker,
         train_loop_config={"config": cfg, "baseline": baseline, "metrics_file": metrics_file,
-                           "via_tune": via_tune},
+                           "via_tune": via_tune, "driver_start": driver_start},
         torch_config=TorchConfig(backend="nccl" if tc.use_gpu else "gloo"),
         scaling_config=ScalingConfig(num_workers=tc.workers, use_gpu=tc.use_gpu,
                                      resources_per_worker={"CPU": tc.cpus_per_worker}),
@@ -79,7 +81,8 @@ def run_training(cfg, *, baseline: bool = False, name: str | None = None) -> Tra
     preflight(cfg, baseline)
     ensure_ray()
     start = time.perf_counter()
-    trainer, name, storage = build_trainer(cfg, baseline=baseline, name=name)
+    trainer, name, storage = build_trainer(cfg, baseline=baseline, name=name,
+                                           driver_start=time.time())
     result = trainer.fit()
     return TrainResult(
         run_dir=join(storage, name),

@@ -8,6 +8,12 @@ the run's baseline-equivalent clips, mgsearch.points) it reports one metrics dic
 `ray.train.report` from every worker (a barrier), evaluates where the point says, and rank 0
 attaches a checkpoint where it says. A restart resumes at the checkpoint's exact iteration.
 Rank-0 side effects are gated in `WorkerRun.is_chief`.
+
+Off the clock (`time_total_s` never includes them): the reference step before training and
+after the last point (`train.ref_step`, mgsearch.train.refstep; reports carry
+`ref_step_start_s`, the last one also `ref_step_end_s`), and the start-up the trial waited for
+(`worker_start_s`: the driver's start to this worker's entry, the worker group's start-up;
+`first_step_s`: to the first training step, the reference step excluded).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
+import time
 from pathlib import Path, PurePosixPath
 
 import ray.train
@@ -28,6 +35,7 @@ from ..schedule import Point, Schedule, Stage, build_schedule
 from ..stream import resume_segments
 from . import checkpoint as ckpt
 from . import tblog
+from .refstep import reference_step_s
 from ..data import Loaders
 from .model import TrainModel
 
@@ -38,7 +46,8 @@ class WorkerRun:
     """Everything one worker holds while it trains; built once per (re)start."""
 
     def __init__(self, cfg, baseline: bool, metrics_file: str | None = None,
-                 via_tune: bool = False):
+                 via_tune: bool = False, driver_start: float | None = None):
+        entered = time.time()
         self.cfg, self.baseline = cfg, baseline
         self.metrics_file = metrics_file  # a local path or a URI (mgsearch.storage)
         # In-process runs inside a Tune trial must use Tune's report/get_checkpoint (Ray 2.60
@@ -79,6 +88,16 @@ class WorkerRun:
         self.counters = {"clips": 0, "iterations": 0, "gflops": 0.0, "equivalent_clips": 0.0,
                          "time_reported_s": 0.0}
         self._bn_at = -1  # iterations count when the BN statistics were last made evaluation-ready
+        # The last evaluation reads the full validation set; earlier ones the fixed subset.
+        self.final_eval = max((p.iteration for p in self.schedule.points if p.evaluate),
+                              default=-1)
+        # Off-clock figures carried in reports: start-up seconds (wall clock since the driver's
+        # start, unix time: one node) and the reference step (seconds).
+        self.driver_start = driver_start
+        self.startup = ({"worker_start_s": entered - driver_start}
+                        if driver_start is not None else {})
+        self.ref_wall_s = 0.0  # wall seconds the reference steps took before the first step
+        self.ref: dict[str, float] = {}
 
     # -- restore ---------------------------------------------------------------------------------
     def restore(self) -> None:
@@ -102,12 +121,14 @@ class WorkerRun:
     def fit(self) -> None:
         """Train from `start_iter` to the end, reporting at every point after it."""
         self.restore()
+        self.reference_step("ref_step_start_s")
         sched = self.schedule
         points = [p for p in sched.points if p.iteration > self.start_iter]
         segments = resume_segments(sched.segments, [s.batch_sizes for s in sched.stages],
                                    self.start_iter)
         chunk = _Chunk(self.clock)
         self.net.train()
+        first = True
         for seg in segments:
             stage = sched.stages[seg.stage]
             it = iter(self.loaders.segment(stage, seg))
@@ -115,6 +136,10 @@ class WorkerRun:
                 with self.clock.data_wait():
                     clips, labels, grid_index = next(it)
                 grid = stage.grids[grid_index]
+                if first and self.driver_start is not None:
+                    self.startup["first_step_s"] = (time.time() - self.driver_start
+                                                    - self.ref_wall_s)
+                first = False
                 with self.clock.train():
                     lr = sched.lr_at_iter(i)
                     loss = self.net.step(clips, labels, lr, grid.bn_split)
@@ -131,8 +156,18 @@ class WorkerRun:
     def _at_point(self, point: Point, stage: Stage, metrics: dict) -> None:
         if point.evaluate:
             with self.clock.eval():
-                metrics.update(self.evaluate())
+                metrics.update(self.evaluate(subset=point.iteration != self.final_eval))
+        if point.index == self.schedule.points[-1].index:  # training has ended: time it again
+            self.reference_step("ref_step_end_s")
         self.report(point, stage, metrics)
+
+    def reference_step(self, key: str) -> None:
+        """Time the reference step into `self.ref[key]`, off the clock, when train.ref_step."""
+        if not self.cfg.train.ref_step:
+            return
+        start = time.time()
+        self.ref[key] = reference_step_s(self.cfg, self.loaders.num_classes, self.device)
+        self.ref_wall_s += time.time() - start
 
     def refresh_bn(self) -> None:
         """Evaluation-ready BN statistics, once per weight state: the merged sub-batch ones, then
@@ -146,13 +181,15 @@ class WorkerRun:
                                 self.distributed)
         self._bn_at = self.counters["iterations"]
 
-    def evaluate(self) -> dict:
-        """Top-1/top-5/loss on the full-shape validation set, summed over all workers."""
+    def evaluate(self, subset: bool = False) -> dict:
+        """Top-1/top-5/loss on the full-shape validation set, summed over all workers; with
+        `subset` on the fixed subset (train.eval_subset_clips; the full set when it is 0)."""
         self.refresh_bn()
         self.net.eval()
+        subset = subset and self.loaders.subset_items is not None
         totals = torch.zeros(4, dtype=torch.float64)  # correct@1, correct@5, loss sum, clips
         with torch.no_grad():
-            for clips, labels, _ in self.loaders.val():
+            for clips, labels, _ in self.loaders.val(subset):
                 logits = self.net.forward(clips).float()
                 labels = labels.to(logits.device)
                 k = min(5, logits.shape[1])
@@ -168,7 +205,7 @@ class WorkerRun:
         c1, c5, loss, n = totals.tolist()
         n = max(n, 1.0)
         return {"val_top1": 100.0 * c1 / n, "val_top5": 100.0 * c5 / n, "val_loss": loss / n,
-                "val_clips": int(n)}
+                "val_clips": int(n), "val_subset": subset and int(n) < len(self.loaders.val_set)}
 
     # -- reporting -------------------------------------------------------------------------------
     def report(self, point: Point, stage: Stage, metrics: dict) -> None:
@@ -186,7 +223,7 @@ class WorkerRun:
             "node_id": self.node_id,
             # what the report needs of the config: chance level and the verdicts' margin
             "num_classes": self.loaders.num_classes, "delta": self.cfg.search.delta,
-            **metrics, **self.clock.metrics(),
+            **metrics, **self.clock.metrics(), **self.startup, **self.ref,
             "clips_seen": self.counters["clips"], "iterations": self.counters["iterations"],
             "equivalent_clips": self.counters["equivalent_clips"],
             "budget_fraction": self.counters["equivalent_clips"] / self.budget,
@@ -263,4 +300,5 @@ def train_loop_per_worker(loop_config: dict) -> None:
     """Entry point for `TorchTrainer(train_loop_per_worker, train_loop_config=...)`."""
     logging.getLogger("ray.train").setLevel(logging.WARNING)  # one line per report is ours
     WorkerRun(loop_config["config"], bool(loop_config.get("baseline", False)),
-              loop_config.get("metrics_file"), bool(loop_config.get("via_tune", False))).fit()
+              loop_config.get("metrics_file"), bool(loop_config.get("via_tune", False)),
+              loop_config.get("driver_start")).fit()

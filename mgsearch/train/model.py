@@ -28,7 +28,7 @@ class TrainModel:
         if distributed:
             ids = [device.index] if device.type == "cuda" else None
             self.net = torch.nn.parallel.DistributedDataParallel(self.module, device_ids=ids)
-        self.optimizer = _optimizer(cfg.solver, self.module.parameters())
+        self.optimizer = build_optimizer(cfg.solver, self.module.parameters())
         # fp16 needs loss scaling against underflow; bf16 and fp32 do not.
         self.scaler = torch.amp.GradScaler("cuda") if tc.precision == "fp16" else None
         self._gflops: dict[tuple[int, int], float] = {}
@@ -45,18 +45,8 @@ class TrainModel:
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         models.set_bn_splits(self.module, bn_split)
-        with models.autocast_context(self.device, self.precision):
-            logits = self.net(self._input(clips))
-        loss = F.cross_entropy(logits.float(), labels.to(self.device))
-        self.optimizer.zero_grad(set_to_none=True)
-        if self.scaler is None:
-            loss.backward()
-            self.optimizer.step()
-        else:
-            self.scaler.scale(loss).backward()
-            self.scaler.step(self.optimizer)
-            self.scaler.update()
-        return float(loss.detach())
+        return training_step(self.net, self.optimizer, self.scaler, self._input(clips),
+                             labels.to(self.device), self.device, self.precision)
 
     def forward(self, clips: torch.Tensor) -> torch.Tensor:
         models.set_bn_splits(self.module, 1)
@@ -94,7 +84,25 @@ class TrainModel:
         self.optimizer.load_state_dict(optimizer_state)
 
 
-def _optimizer(solver, params):
+def training_step(net, optimizer, scaler, clips: torch.Tensor, labels: torch.Tensor,
+                  device: torch.device, precision: str) -> float:
+    """Forward, backward and optimizer step of `net` on a batch already on `device`; returns
+    the batch's mean loss. `scaler`: the fp16 GradScaler, or None."""
+    with models.autocast_context(device, precision):
+        logits = net(clips)
+    loss = F.cross_entropy(logits.float(), labels)
+    optimizer.zero_grad(set_to_none=True)
+    if scaler is None:
+        loss.backward()
+        optimizer.step()
+    else:
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+    return float(loss.detach())
+
+
+def build_optimizer(solver, params):
     if solver.optimizer == "adamw":
         return torch.optim.AdamW(params, lr=solver.base_lr, weight_decay=solver.weight_decay)
     return torch.optim.SGD(params, lr=solver.base_lr, momentum=solver.momentum,

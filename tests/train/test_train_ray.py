@@ -15,6 +15,7 @@ from mgsearch.schedule import build_schedule
 from mgsearch.train.launch import run_training
 
 from ..conftest import make_config
+from .configs import tiny_baseline
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
@@ -69,6 +70,9 @@ def test_two_workers_follow_the_schedule(ray_local, tiny_dataset, tmp_path):
         assert r["epoch"] == pytest.approx(sched.epoch_at_iter(p.iteration), abs=1e-6)
         assert ("val_top1" in r) == p.evaluate
     assert got[-1]["budget_fraction"] == pytest.approx(1.0)
+    # Rank 0's reference step (each rank times its own copy, no collective) and start-up.
+    assert all(r["ref_step_start_s"] > 0 for r in got) and got[-1]["ref_step_end_s"] > 0
+    assert 0 < got[-1]["worker_start_s"] <= got[-1]["first_step_s"]
     assert got[-1]["time_total_s"] == pytest.approx(
         sum(got[-1][k] for k in ("time_train_s", "time_eval_s", "time_data_wait_s", "time_other_s")))
 
@@ -131,16 +135,8 @@ def test_killed_worker_resumes_at_the_same_iteration(ray_local, tiny_dataset, tm
 
 
 def test_loss_falls_and_baseline_shares_the_loop(ray_local, tiny_dataset, tmp_path):
-    cfg = make_config({
-        "name": "learn",
-        "shape": {"batch": 4, "frames": 4, "crop": 32, "sampling_rate": 1},
-        "solver": {"base_lr": 0.02, "steps": [0], "max_epoch": 6, "optimizer": "adamw",
-                   "weight_decay": 0.0},
-        "multigrid": {"grid_set": "baseline"},
-        "dataset": tiny_dataset,
-        "train": {"workers": 0, "storage_path": str(tmp_path), "precision": "fp32",
-                  "report_points": 6, "eval_points": 2, "checkpoint_points": 1},
-    })
+    cfg = tiny_baseline(tiny_dataset, tmp_path, "learn", max_epoch=6, report_points=6,
+                        eval_points=2, checkpoint_points=1)
     result = run_training(cfg, baseline=True, name="learn")
     got = rows(result.run_dir)
     assert {r["kind"] for r in got} == {"baseline"}
