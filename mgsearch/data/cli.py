@@ -28,10 +28,11 @@ def _synth(args) -> int:
 
     t0 = time.perf_counter()
     meta = write_synth(args.out, clips=args.clips, classes=args.classes, frames=args.frames,
-                       size=args.size, seed=args.seed, workers=args.workers)
+                       size=args.size, seed=args.seed, workers=args.workers, task=args.task,
+                       val=args.val)
     print(f"wrote {meta['clips']['train']} train + {meta['clips']['val']} val clips "
-          f"({len(meta['classes'])} classes, {args.frames} frames at "
-          f"{args.size[0]}x{args.size[1]}, {meta['codec']}) to {args.out} "
+          f"({args.task} task, {len(meta['classes'])} classes, {args.frames} frames at "
+          f"{meta['size'][0]}x{meta['size'][1]}, {meta['codec']}) to {args.out} "
           f"in {time.perf_counter() - t0:.1f} s")
     return 0
 
@@ -74,12 +75,19 @@ def register(subparsers) -> None:
                                    "class folders plus synth.json. An existing OUT is never "
                                    "touched; an interrupted run leaves nothing behind.")
     p.add_argument("out", metavar="OUT", help="new folder to write, e.g. data/synth")
-    p.add_argument("--clips", type=int, default=4600, help="clips in all (default 4600: "
-                   "4000 train + 600 val)")
+    p.add_argument("--task", choices=("gist", "motion"), default="gist",
+                   help="gist (default): 3 scenes x 4 actions, the scene visible in one frame, "
+                        "travel in two, vibration only frame by frame; motion: the earlier "
+                        "task, 6 time-reversal pairs of motions (kept for comparison)")
+    p.add_argument("--val", type=int, default=None,
+                   help="clips held out in val/ (default: the task's share, gist 2500 of 6500, "
+                        "motion 600 of 4600)")
+    p.add_argument("--clips", type=int, default=None, help="clips in all (default: gist 6500 = "
+                   "4000 train + 2500 val; motion 4600 = 4000 + 600)")
     p.add_argument("--classes", type=int, default=12, help="motion classes, an even number 2-12 (default 12)")
     p.add_argument("--frames", type=int, default=32, help="frames per clip (default 32)")
-    p.add_argument("--size", type=_size, default=(64, 64), metavar="WxH",
-                   help="frame size in pixels (default 64x64)")
+    p.add_argument("--size", type=_size, default=None, metavar="WxH",
+                   help="frame size in pixels (default: gist 40x40, motion 64x64)")
     p.add_argument("--seed", type=int, default=0, help="same seed, same videos (default 0)")
     p.add_argument("--workers", type=int, default=None,
                    help="processes (default: one per core, at most 8)")

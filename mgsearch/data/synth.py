@@ -27,9 +27,19 @@ import av
 import numpy as np
 
 from ..errors import ConfigError
-from .synth_render import CLASSES, HFLIP, render_clip
+from . import synth_gist, synth_render
 
-VAL_FRACTION = 600 / 4600  # the prototype's split
+# Per task: clips in all, of which validation, frame size (W, H).
+DEFAULTS = {"gist": (6500, 2500, (40, 40)), "motion": (4600, 600, (64, 64))}
+# Tasks: class names, the horizontal-flip label map, the clip renderer, what --classes must be.
+TASKS = {
+    "gist": (synth_gist.CLASSES, synth_gist.HFLIP, synth_gist.render_clip, len(synth_gist.ACTIONS),
+             "classes come in groups of 4 actions per scene"),
+    "motion": (synth_render.CLASSES, synth_render.HFLIP, synth_render.render_clip, 2,
+               "classes come in time-reversal pairs"),
+}
+DEFAULT_TASK = "gist"
+
 FPS = 25  # frames per second written into the files (strides count frames, so any rate works)
 
 
@@ -65,28 +75,36 @@ def write_video(path: Path, frames: np.ndarray, codec: str, fps: int = FPS) -> N
         out.mux(stream.encode())
 
 
-def _plan(clips: int, classes: int) -> list[tuple[str, int, str]]:
+def _plan(names: tuple[str, ...], clips: int, val: int) -> list[tuple[str, int, str]]:
     """(split, clip id, class) per clip; classes rotate so every class gets its share."""
-    n_val = max(classes, int(round(clips * VAL_FRACTION)))
-    return [("val" if i < n_val else "train", i, CLASSES[i % classes]) for i in range(clips)]
+    n_val = max(len(names), val)
+    return [("val" if i < n_val else "train", i, names[i % len(names)]) for i in range(clips)]
 
 
 def _write_chunk(args) -> int:
-    tmp, items, frames, size, seed, codec = args
+    tmp, items, frames, size, seed, codec, task = args
+    render = TASKS[task][2]
     for split, i, cls in items:
         rng = np.random.default_rng([seed, i])
-        clip = render_clip(cls, frames, size[0], size[1], rng)
+        clip = render(cls, frames, size[0], size[1], rng)
         write_video(Path(tmp) / split / cls / f"{cls}_{i:06d}.mp4", clip, codec)
     return len(items)
 
 
-def check_synth_args(clips: int, classes: int, frames: int, size: tuple[int, int]) -> None:
-    if not (2 <= classes <= len(CLASSES) and classes % 2 == 0):
-        raise ConfigError(f"--classes {classes}: pick an even number from 2 to {len(CLASSES)} "
-                          f"(classes come in time-reversal pairs)")
+def check_synth_args(clips: int, classes: int, frames: int, size: tuple[int, int],
+                     task: str = DEFAULT_TASK, val: int | None = None) -> None:
+    if task not in TASKS:
+        raise ConfigError(f"--task {task!r}: pick one of {', '.join(sorted(TASKS))}")
+    names, _, _, group, why = TASKS[task]
+    if not (group <= classes <= len(names) and classes % group == 0):
+        raise ConfigError(f"--classes {classes}: pick a multiple of {group} from {group} to "
+                          f"{len(names)} for --task {task} ({why})")
     if clips < 2 * classes:
         raise ConfigError(f"--clips {clips}: need at least 2 per class ({2 * classes}); "
                           f"thousands are needed to learn without memorizing (default 4600)")
+    if val is not None and not (classes <= val <= clips - classes):
+        raise ConfigError(f"--val {val}: pick from {classes} (one per class) to {clips - classes} "
+                          f"(leave one training clip per class) of the {clips} clips")
     if frames < 4:
         raise ConfigError(f"--frames {frames}: need at least 4 frames to show motion")
     w, h = size
@@ -94,24 +112,32 @@ def check_synth_args(clips: int, classes: int, frames: int, size: tuple[int, int
         raise ConfigError(f"--size {w}x{h}: width and height must be even and >= 16 (yuv420p)")
 
 
-def write_synth(out: str | Path, clips: int = 4600, classes: int = 12, frames: int = 32,
-                size: tuple[int, int] = (64, 64), seed: int = 0, workers: int | None = None,
-                progress: bool = True) -> dict:
-    """Generate the dataset into `out` (must not exist or be empty); returns synth.json's data."""
-    check_synth_args(clips, classes, frames, size)
+def write_synth(out: str | Path, clips: int | None = None, classes: int = 12, frames: int = 32,
+                size: tuple[int, int] | None = None, seed: int = 0, workers: int | None = None,
+                progress: bool = True, task: str = DEFAULT_TASK, val: int | None = None) -> dict:
+    """Generate the dataset into `out` (must not exist or be empty); returns synth.json's data.
+    Unset `clips`, `val` (clips held out in val/) and `size` take the task's DEFAULTS; `val`
+    with `clips` given keeps the task's validation fraction."""
+    if task in DEFAULTS:
+        d_clips, d_val, d_size = DEFAULTS[task]
+        if val is None:
+            val = d_val if clips is None else max(classes, round(clips * d_val / d_clips))
+        clips, size = clips or d_clips, size or d_size
+    check_synth_args(clips, classes, frames, size, task, val)
+    names = TASKS[task][0][:classes]
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ConfigError(f"{out} already exists and is not empty; pick a new folder or "
                           f"remove it first (nothing was written)")
     codec = pick_codec()
-    plan = _plan(clips, classes)
+    plan = _plan(names, clips, val)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     for split in ("train", "val"):
-        for cls in CLASSES[:classes]:
+        for cls in names:
             (tmp / split / cls).mkdir(parents=True, exist_ok=True)
     workers = workers or min(os.cpu_count() or 1, 8)
     chunks = [plan[i:i + 50] for i in range(0, len(plan), 50)]
-    jobs = [(str(tmp), c, frames, size, seed, codec) for c in chunks]
+    jobs = [(str(tmp), c, frames, size, seed, codec, task) for c in chunks]
     from tqdm import tqdm
 
     try:
@@ -123,9 +149,9 @@ def write_synth(out: str | Path, clips: int = 4600, classes: int = 12, frames: i
             else:
                 for j in jobs:
                     bar.update(_write_chunk(j))
-        names = CLASSES[:classes]
-        meta = {"version": 1, "classes": list(names),
-                "hflip": {c: HFLIP.get(c, c) for c in names}, "seed": seed, "frames": frames,
+        hflip = TASKS[task][1]
+        meta = {"version": 1, "task": task, "classes": list(names),
+                "hflip": {c: hflip.get(c, c) for c in names}, "seed": seed, "frames": frames,
                 "size": list(size), "fps": FPS, "codec": codec,
                 "clips": {s: sum(1 for p in plan if p[0] == s) for s in ("train", "val")}}
         (tmp / "synth.json").write_text(json.dumps(meta, indent=1) + "\n")
