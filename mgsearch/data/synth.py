@@ -101,7 +101,8 @@ def check_synth_args(clips: int, classes: int, frames: int, size: tuple[int, int
                           f"{len(names)} for --task {task} ({why})")
     if clips < 2 * classes:
         raise ConfigError(f"--clips {clips}: need at least 2 per class ({2 * classes}); "
-                          f"thousands are needed to learn without memorizing (default 4600)")
+                          f"thousands are needed to learn without memorizing (default "
+                          f"{DEFAULTS[task][0]} for --task {task})")
     if val is not None and not (classes <= val <= clips - classes):
         raise ConfigError(f"--val {val}: pick from {classes} (one per class) to {clips - classes} "
                           f"(leave one training clip per class) of the {clips} clips")
