@@ -19,8 +19,11 @@ frames, `dataset.temporal_sampling: span`):
 So coarse grids learn something real (the scene, the coarse motion) and only the fine grid
 learns the rest, as in natural video, where a coarse grid still shows the scene and gist.
 
-Every action draws position, speed, orientation, colour and shape the same way, so a single
-frame carries nothing about the action; a horizontal flip or time reversal keeps every class.
+Every action makes the same draws (position, travel, vibration, orientation, colour, shape) and
+uses them alike up to the first frame, so one seed gives the four actions the same first frame
+and a single frame carries nothing about the action (a resting actor starts where a gliding one
+would: its place leaves room for the travel); a horizontal flip or time reversal keeps every
+class.
 Nuisances: a panning two-colour grating background, a random actor shape and colour, 1-2
 distractor discs that drift slowly, Gaussian pixel noise.
 """
@@ -53,25 +56,24 @@ def vibration_period(frames: int) -> float:
 
 
 def _path(action: str, frames: int, w: int, h: int, margin: float, rng: np.random.Generator):
-    """Per frame (cx, cy) of the actor's centre."""
+    """Per frame (cx, cy) of the actor's centre. Every action makes the same draws and uses them
+    alike up to frame 0 (a start that leaves room for the travel, an offset across the path at
+    the vibration's starting phase): one seed gives the four actions the same first frame."""
     f = np.arange(frames, dtype=np.float64)
-    theta = rng.uniform(0, 2 * math.pi)  # travel direction (and vibration axis when resting)
-    travels = action in ("glide", "zigzag")
-    dist = TRAVEL * min(w, h) * (rng.uniform(0.8, 1.2) if travels else 0.0)
-    reach_x, reach_y = dist * math.cos(theta), dist * math.sin(theta)
+    theta = rng.uniform(0, 2 * math.pi)  # travel direction; the vibration is across it
+    dist = TRAVEL * min(w, h) * rng.uniform(0.8, 1.2)  # pixels; resting actors start as if
+    reach_x, reach_y = dist * math.cos(theta), dist * math.sin(theta)  # they would travel
     x0 = _u(rng, margin - min(reach_x, 0), w - margin - max(reach_x, 0))
     y0 = _u(rng, margin - min(reach_y, 0), h - margin - max(reach_y, 0))
-    along = f / max(frames - 1, 1)
-    cx, cy = x0 + reach_x * along, y0 + reach_y * along
+    amp = VIBRATION * min(w, h) * rng.uniform(0.85, 1.15)  # pixels
+    phase = np.full(frames, rng.uniform(0, 2 * math.pi))
+    along = f / max(frames - 1, 1) if action in ("glide", "zigzag") else np.zeros(frames)
     if action in ("shake", "zigzag"):
-        amp = VIBRATION * min(w, h) * rng.uniform(0.85, 1.15)
-        phase = rng.uniform(0, 2 * math.pi) + 2 * math.pi * f / vibration_period(frames)
-        off = amp * np.sin(phase)
-        axis = theta + math.pi / 2  # across the path
-        cx, cy = cx + off * math.cos(axis), cy + off * math.sin(axis)
-    else:
-        rng.uniform(0, 1), rng.uniform(0, 1)  # keep the random stream aligned across actions
-    return cx, cy
+        phase += 2 * math.pi * f / vibration_period(frames)
+    off = amp * np.sin(phase)  # constant for rest and glide: the same place at frame 0
+    axis = theta + math.pi / 2
+    return (x0 + reach_x * along + off * math.cos(axis),
+            y0 + reach_y * along + off * math.sin(axis))
 
 
 def render_clip(cls: str, frames: int, width: int, height: int,
