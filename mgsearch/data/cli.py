@@ -1,6 +1,6 @@
 """`mgsearch data synth|info|preview`: make the synthetic set, look at a dataset before training.
 
-    mgsearch data synth data/synth [--clips 4600] [--classes 12] [--frames 32] [--size 64x64]
+    mgsearch data synth data/synth [--task gist] [--clips 6500] [--val 2500] [--size 40x40]
     mgsearch data info data/synth [--format folder] [--json]
     mgsearch data preview experiments/quickstart.yaml --out preview.png
 """
@@ -70,8 +70,8 @@ def register(subparsers) -> None:
                                              "summarize a dataset, preview sampled clips.")
     sub = data.add_subparsers(dest="data_command", required=True, metavar="COMMAND")
     p = sub.add_parser("synth", help="write the synthetic action dataset (MP4 files)",
-                       description="Write the embedded synthetic action set: motion classes in "
-                                   "time-reversal pairs, as H.264 MP4 files in train/ and val/ "
+                       description="Write an embedded synthetic action set (--task gist or "
+                                   "motion) as H.264 MP4 files in train/ and val/ "
                                    "class folders plus synth.json. An existing OUT is never "
                                    "touched; an interrupted run leaves nothing behind.")
     p.add_argument("out", metavar="OUT", help="new folder to write, e.g. data/synth")
@@ -84,7 +84,9 @@ def register(subparsers) -> None:
                         "motion 600 of 4600)")
     p.add_argument("--clips", type=int, default=None, help="clips in all (default: gist 6500 = "
                    "4000 train + 2500 val; motion 4600 = 4000 + 600)")
-    p.add_argument("--classes", type=int, default=12, help="motion classes, an even number 2-12 (default 12)")
+    p.add_argument("--classes", type=int, default=12,
+                   help="classes, the first N of the task's 12: gist a multiple of 4, motion an "
+                        "even number (default 12)")
     p.add_argument("--frames", type=int, default=32, help="frames per clip (default 32)")
     p.add_argument("--size", type=_size, default=None, metavar="WxH",
                    help="frame size in pixels (default: gist 40x40, motion 64x64)")

@@ -20,8 +20,8 @@ def _run(*argv) -> int:
 
 def test_synth_writes_and_reports(tmp_path, capsys):
     out = tmp_path / "s"
-    assert _run("data", "synth", str(out), "--clips", "8", "--classes", "2", "--frames", "8",
-                "--size", "32x32", "--workers", "1") == 0
+    assert _run("data", "synth", str(out), "--task", "motion", "--clips", "8", "--classes", "2",
+                "--frames", "8", "--size", "32x32", "--workers", "1") == 0
     assert "wrote 6 train + 2 val clips" in capsys.readouterr().out
     assert len(list(out.glob("*/*/*.mp4"))) == 8
 

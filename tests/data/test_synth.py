@@ -65,7 +65,8 @@ def test_rendering_depends_only_on_the_seed(task, cls):
     render = TASKS[task][2]
     a = render(cls, 8, 32, 32, np.random.default_rng([4, 17]))
     np.testing.assert_array_equal(a, render(cls, 8, 32, 32, np.random.default_rng([4, 17])))
-    assert np.abs(a.astype(float) - render(cls, 8, 32, 32, np.random.default_rng([4, 18]))).mean() > 5
+    other = render(cls, 8, 32, 32, np.random.default_rng([4, 18]))
+    assert np.abs(a.astype(float) - other).mean() > 5  # grey levels: another clip
 
 
 def test_motion_pair_members_are_time_reversals():

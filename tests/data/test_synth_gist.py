@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
-from fractions import Fraction
+from pathlib import Path
 
 import av
 import numpy as np
@@ -144,14 +145,12 @@ def test_write_synth_gist_writes_decodable_mp4s(tmp_path):
 
 
 def _synth_cli(*argv) -> dict:
-    import argparse
-
     parser = argparse.ArgumentParser(prog="mgsearch")
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["data", "synth", *argv, "--frames", "4", "--size", "16x16",
                               "--workers", "1"])
     assert args.func(args) == 0
-    return json.loads((__import__("pathlib").Path(argv[0]) / "synth.json").read_text())
+    return json.loads((Path(argv[0]) / "synth.json").read_text())
 
 
 def test_cli_default_task_is_gist_and_motion_keeps_its_classes(tmp_path, capsys):
