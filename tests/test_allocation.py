@@ -12,16 +12,14 @@ from mgsearch.cost import schedule_cost
 from mgsearch.errors import ConfigError
 from mgsearch.schedule import build_schedule
 
-from .conftest import ROOT, make_config
-
-QUICKSTART = str(ROOT / "experiments" / "quickstart.yaml")
+from .conftest import ENGINE_CONFIG, make_config
 
 
-def quickstart(grid_set: str, *overrides: str):
-    return load_config(QUICKSTART, [f"multigrid.grid_set={grid_set}", *overrides])
+def engine(grid_set: str, *overrides: str):
+    return load_config(ENGINE_CONFIG, [f"multigrid.grid_set={grid_set}", *overrides])
 
 
-def test_quickstart_wu2020_iterations_derived_by_hand():
+def test_wu2020_iterations_derived_by_hand():
     """B=8, T=8, S=48, steps [0, 3, 5], max_epoch 6, factor 1.5, one worker, 4,000 clips.
 
     1. The plan (as the public code): relative batches per long-cycle shape (with the short
@@ -36,7 +34,7 @@ def test_quickstart_wu2020_iterations_derived_by_hand():
     """
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no stage may be dropped
-        sched = build_schedule(quickstart("wu2020"), clips=4000)
+        sched = build_schedule(engine("wu2020"), clips=4000)
     assert [s.iterations for s in sched.stages] == [109] * 4 + [72] * 4 + [72, 73]
     assert [s.phase for s in sched.stages] == ["train"] * 8 + ["fine_tune"] * 2
     assert [s.lr_step for s in sched.stages] == [0] * 4 + [1] * 4 + [2, 2]
@@ -51,10 +49,10 @@ def test_quickstart_wu2020_iterations_derived_by_hand():
 
 
 @pytest.mark.parametrize("grid_set", ["wu2020", "long_only", "two_stage"])
-def test_quickstart_every_stage_runs_with_equal_iterations(grid_set):
+def test_every_stage_runs_with_equal_iterations(grid_set):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        sched = build_schedule(quickstart(grid_set), clips=4000)
+        sched = build_schedule(engine(grid_set), clips=4000)
     assert all(s.iterations > 0 for s in sched.stages)
     n_shapes = len({s.shape for s in sched.stages if s.phase == "train"})
     for step in (0, 1):
@@ -65,9 +63,9 @@ def test_quickstart_every_stage_runs_with_equal_iterations(grid_set):
     assert abs(ft[0].iterations - ft[1].iterations) <= 1
 
 
-def test_epoch_granularity_keeps_the_public_rounding_on_the_quickstart():
+def test_epoch_granularity_keeps_the_public_rounding():
     with pytest.warns(UserWarning, match="zero-length"):
-        sched = build_schedule(quickstart("wu2020", "multigrid.granularity=epoch"), clips=4000)
+        sched = build_schedule(engine("wu2020", "multigrid.granularity=epoch"), clips=4000)
     assert [s.end_epoch for s in sched.stages] == [2, 3, 4, 5, 7, 8, 9]
 
 
@@ -99,7 +97,7 @@ def test_iteration_granularity_needs_the_clips():
 
 
 def test_points_are_the_same_fractions_for_every_schedule():
-    cfg = quickstart("wu2020")
+    cfg = engine("wu2020")
     for sched in (build_schedule(cfg, clips=4000), build_schedule(cfg, clips=4000, baseline=True)):
         pts = sched.points
         assert len(pts) == 24 and pts[-1].iteration == sched.iterations
@@ -122,7 +120,7 @@ def test_epoch_points_with_eval_points_0():
 
 
 def test_short_only_iteration_granularity_keeps_fractional_steps():
-    cfg = quickstart("short_only")
+    cfg = engine("short_only")
     sched = build_schedule(cfg, clips=4000)
     # Steps [0, 3, 5] x 1.5 = [0, 4.5, 7.5], 9 epochs; 4000 clips at (32+16+8)/3 = 18.67 a batch.
     assert [s.iterations for s in sched.stages] == [round(4.5 * 4000 / (56 / 3)),

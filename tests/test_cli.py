@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 
 from mgsearch.cli import main
+from mgsearch.config import load_config
 
 from .conftest import ROOT
 
@@ -17,7 +19,10 @@ def test_schedule_table(capsys):
     assert main(["schedule", QUICKSTART]) == 0
     out = capsys.readouterr().out
     assert "grid set wu2020" in out and "predicted speed-up" in out
-    assert "8·2·34²" in out  # the coarsest long-cycle shape of the quickstart (8 x 8 x 48²)
+    # wu2020's coarsest long-cycle shape of the quickstart's B x T x S²: 8x the clips, T/4 frames,
+    # S/sqrt(2) px (8·2·23² from 8 x 8 x 32²).
+    shape = load_config(QUICKSTART).shape
+    assert f"8·{shape.frames // 4}·{round(shape.crop / math.sqrt(2))}²" in out
 
 
 def test_schedule_json_schema(capsys):
@@ -45,7 +50,8 @@ def test_set_overrides_reach_the_schedule(capsys):
     assert main(["schedule", QUICKSTART, "--json", "--set", "multigrid.grid_set=short_only"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["grid_set"] == "short_only"
-    assert {tuple(s["shape"]) for s in doc["stages"]} == {(1, 8, 48)}
+    shape = load_config(QUICKSTART).shape  # short_only keeps the full shape in every stage
+    assert {tuple(s["shape"]) for s in doc["stages"]} == {(1, shape.frames, shape.crop)}
 
 
 def test_slowfast_config(tmp_path, capsys):

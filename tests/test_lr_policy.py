@@ -12,25 +12,24 @@ from mgsearch.lr_policy import lr_summary
 from mgsearch.lr_view import lr_rows
 from mgsearch.schedule import build_schedule
 
-from .conftest import ROOT, make_config
-
-QUICKSTART = str(ROOT / "experiments" / "quickstart.yaml")
+from .conftest import ENGINE_CONFIG, make_config
 
 
-# The quickstart's shapes with the solver's own policy and gamma**k steps (the YAML's multigrid
+# The engine config's shapes with the solver's own policy and gamma**k steps (its multigrid
 # policy and relative steps are what the tests below vary).
 PLAIN = ["multigrid.lr_policy=null", "solver.lrs=null"]
 
 
 def quick(*overrides):
     # No warm-up, so every iteration shows the policy itself.
-    return build_schedule(load_config(QUICKSTART, ["solver.warmup_epochs=0", *PLAIN, *overrides]),
-                          clips=4000)
+    cfg = load_config(ENGINE_CONFIG, ["solver.warmup_epochs=0", *PLAIN, *overrides])
+    return build_schedule(cfg, clips=4000)
 
 
 def test_steps_restart_with_each_lr_step():
     s = quick("solver.policy=steps", "multigrid.lr_scaling=linear")
-    # Quickstart iterations: 109 per shape in step 0, 72 in step 1, fine-tuning 72 + 73.
+    # The engine config's iterations (tests/test_allocation.py): 109 per shape in step 0, 72 in
+    # step 1, fine-tuning 72 + 73.
     b = 2e-4
     assert s.lr_at_iter(0) == pytest.approx(b * 8)  # b_rel 8, gamma^0
     assert s.lr_at_iter(3 * 109) == pytest.approx(b * 1)  # full shape, step 0
@@ -92,7 +91,7 @@ def test_summary_sums_the_lr_of_full_shape_iterations():
 
 
 def test_lr_rows_cover_every_policy_and_scaling():
-    rows = lr_rows(load_config(QUICKSTART, PLAIN), 4000)
+    rows = lr_rows(load_config(ENGINE_CONFIG, PLAIN), 4000)
     assert {(r["policy"], r["lr_scaling"]) for r in rows} == {
         (p, s) for p in ("steps", "steps lrs=1", "cosine", "cosine_per_cycle")
         for s in ("linear", "sqrt", "none")}

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from mgsearch.config import load_config
 from mgsearch.errors import ConfigError
 from mgsearch.search import check_points, max_concurrency, point_config, search_points, trial_resources
 
-from .conftest import make_config
+from .conftest import ROOT, make_config
 
 BASE = {"solver": {"steps": [0, 8, 12], "max_epoch": 16}}
 
@@ -21,6 +22,16 @@ def test_points_cross_every_value_and_add_the_baseline_per_seed():
     assert len(points) == 3 + 2 * 2 * 3
     assert {(p["grid_set"], p["epoch_factor"]) for p in points if p["grid_set"] != "baseline"} == {
         ("wu2020", 1.5), ("wu2020", 2.0), ("long_only", 1.5), ("long_only", 2.0)}
+
+
+def test_the_quickstart_plans_9_trials_run_one_at_a_time():
+    # experiments/quickstart.yaml's search: section (its header: "the search (9 trials)").
+    cfg = load_config(ROOT / "experiments" / "quickstart.yaml")
+    points = search_points(cfg)
+    assert [(p["grid_set"], p["seed"]) for p in points] == [
+        (g, s) for g in ("baseline", "wu2020", "long_only") for s in (0, 1, 2)]
+    # One trial at a time even where more would fit: every clock measured under the same load.
+    assert max_concurrency(cfg, {"CPU": 16.0}) == 1
 
 
 def test_point_config_applies_grid_set_lr_seed_and_custom_sets():

@@ -52,7 +52,8 @@ def test_timeline_from_the_quickstart_schedule():
     assert info.ends[-1] == sched.max_epoch
     assert info.shape_t == tuple(s.grids[-1].t for s in sched.stages)
     assert info.batch == tuple(s.global_batch for s in sched.stages)
-    # The LR of every iteration (869 < 5000 samples), at its epoch, warm-up included.
+    # The LR of every iteration (the quickstart's 740 < 5000 samples), at its epoch, warm-up
+    # included.
     assert len(info.lr) == sched.iterations
     assert info.lr == tuple(sched.lr_at_iter(i) for i in range(sched.iterations))
     assert info.lr_epochs == tuple(sched.epoch_at_iter(i) for i in range(sched.iterations))

@@ -13,7 +13,7 @@ from mgsearch.data.sampling import (centre_box, clip_indices, draw_stride, eval_
 from mgsearch.config import load_config
 from mgsearch.allocation import schedule_grids
 
-from ..conftest import ROOT
+from ..conftest import ENGINE_CONFIG
 
 
 def test_frame_indices_pad_and_loop_for_short_videos():
@@ -78,9 +78,9 @@ def test_spread_indices_keep_first_and_last_frame():
 
 
 def _mean_spans(mode: str, clips: int = 4000) -> dict[int, float]:
-    """Mean first-to-last span (source frames, inclusive) of training clips per quickstart grid
-    t, on 32-frame videos (the synthetic set's length)."""
-    cfg = load_config(ROOT / "experiments" / "quickstart.yaml")
+    """Mean first-to-last span (source frames, inclusive) of training clips per grid t of the
+    engine config (8 frames every 4th, wu2020), on 32-frame videos (the synthetic set's length)."""
+    cfg = load_config(ENGINE_CONFIG)
     assert (cfg.shape.frames, cfg.shape.sampling_rate) == (8, 4)
     rng = np.random.default_rng(0)
     out = {}

@@ -6,11 +6,12 @@ from __future__ import annotations
 import pytest
 import torch
 
+from mgsearch.config import load_config
 from mgsearch.errors import ConfigError
 from mgsearch.models import build_model, check_input_shape, gflops_per_clip, list_models
 from mgsearch.schedule import build_schedule
 
-from ..conftest import make_config
+from ..conftest import ROOT, make_config
 
 
 def test_registry_names():
@@ -24,11 +25,17 @@ def test_resnet3d_small_size_and_every_quickstart_grid():
     assert 0.8e6 < sum(p.numel() for p in net.parameters()) < 1.0e6
     sched = build_schedule(make_config({"solver": {"steps": [0, 8, 12], "max_epoch": 16}}),
                            clips=4000)
+    # And the grids experiments/quickstart.yaml feeds it, for every grid set its search runs.
+    quickstart = ROOT / "experiments" / "quickstart.yaml"
+    grids = {(g.t, g.s) for g in sched.grids}
+    for grid_set in load_config(quickstart).search.grid_sets:
+        cfg = load_config(quickstart, [f"multigrid.grid_set={grid_set}"])
+        grids |= {(g.t, g.s) for g in build_schedule(cfg, clips=4000).grids}
     net.eval()
     with torch.no_grad():
-        for g in sched.grids:
-            check_input_shape(net, "resnet3d_small", g.t, g.s)
-            assert net(torch.randn(2, 3, g.t, g.s, g.s)).shape == (2, 12)
+        for t, s in sorted(grids):
+            check_input_shape(net, "resnet3d_small", t, s)
+            assert net(torch.randn(2, 3, t, s, s)).shape == (2, 12)
 
 
 @pytest.mark.slow
