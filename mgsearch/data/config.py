@@ -1,7 +1,7 @@
 """The `dataset:` config section: which videos, which split, and how clips are cut from them.
 
-Defaults describe the embedded synthetic set (`mgsearch data synth data/synth`), so a config
-without a `dataset:` section trains on it.
+A config without a `dataset:` section reads the embedded synthetic set where
+`mgsearch data synth data/gist` writes it.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ class DatasetConfig:
     # synthetic: the folder layout `mgsearch data synth` writes (plus its flip label map).
     format: Literal["folder", "list", "kinetics", "ssv2", "ucf101", "hmdb51", "synthetic"] = (
         "synthetic")
-    root: str = "data/synth"  # dataset folder; relative paths are from the working directory
+    root: str = "data/gist"  # dataset folder; relative paths are from the working directory
     train_split: str = "train"  # split (subfolder, list/CSV/JSON name part) used for training
     val_split: str = "val"  # split used for evaluation
     split_number: int = 1  # UCF101 / HMDB51 official split 1, 2 or 3
@@ -50,7 +50,7 @@ class DatasetConfig:
     max_decode_retries: int = 4  # other clips of the same class tried when a video fails to decode
 
     def __post_init__(self) -> None:
-        check(self.root != "", "root", self.root, "must name the dataset folder, e.g. data/synth")
+        check(self.root != "", "root", self.root, "must name the dataset folder, e.g. data/gist")
         check(self.train_split != self.val_split, "val_split", self.val_split,
               f"must differ from train_split ({self.train_split!r})")
         check(self.split_number in (1, 2, 3), "split_number", self.split_number,

@@ -204,7 +204,7 @@ def read_split(cfg, split: str) -> SplitList:
     """The videos and labels of `split` under `cfg` (a DatasetConfig). Raises ConfigError."""
     root = Path(cfg.root).expanduser()
     if not root.is_dir():
-        fix = ("generate it with `mgsearch data synth data/synth`" if cfg.format == "synthetic"
+        fix = (f"generate it with `mgsearch data synth {cfg.root}`" if cfg.format == "synthetic"
                else "set dataset.root to the folder holding the videos")
         raise ConfigError(f"dataset.root {str(root)!r} is not a folder; {fix}")
     ann = Path(cfg.annotations).expanduser() if cfg.annotations else root

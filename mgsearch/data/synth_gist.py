@@ -12,12 +12,15 @@ Twelve classes = 3 scenes x 4 actions, named `<scene>_<action>`:
 What each sampling grid of the embedded default can see (8 frames spread over 29 of the 32
 frames, `dataset.temporal_sampling: span`):
 - one frame: the scene only (at most 1/4 of the classes' information: <= 25% top-1);
-- two frames (28 frames apart): the scene and whether the actor travelled (<= 50%);
-- all 8 frames (4 frames apart): everything. The vibration's period is 28/3 frames, so frames
-  28/3 or 28 apart (the 4- and 2-frame grids' spacing) catch it at the same phase, where it
-  looks like no vibration at all; frames 4 apart see it alternate side to side.
-So coarse grids learn something real (the scene, the coarse motion) and only the fine grid
-learns the rest, as in natural video, where a coarse grid still shows the scene and gist.
+- two frames (28 frames apart): the scene and whether the actor travelled (<= 50%). The
+  vibration's period is 14 frames, so frames 28 apart catch it at the same phase, where it
+  looks like no vibration at all;
+- four frames (0, 9, 19, 28 after rounding): three phases of the vibration, about a third of a
+  period apart, so its swing shows, on a coarse 4-sample path;
+- all 8 frames (4 frames apart, ~0.29 of a period): the vibration sampled finely, everything.
+So the coarsest grids learn something real (the scene, the coarse motion), the 4-frame grids the
+vibration coarsely, and the fine grid all of it, as in natural video, where a coarse grid still
+shows the scene and gist.
 
 Every action makes the same draws (position, travel, vibration, orientation, colour, shape) and
 uses them alike up to the first frame, so one seed gives the four actions the same first frame
@@ -45,13 +48,13 @@ ACTIONS = ("rest", "glide", "shake", "zigzag")
 CLASSES = tuple(f"{s}_{a}" for s in SCENES for a in ACTIONS)
 HFLIP: dict[str, str] = {}  # every class is its own mirror image
 
-TRAVEL = 0.30  # straight-line travel over the clip, fraction of the frame's short side
-VIBRATION = 0.065  # vibration amplitude, fraction of the short side
-PERIOD_SPAN_FRACTION = 1 / 3  # the vibration's period as a fraction of (frames - 4)
+TRAVEL = 0.35  # straight-line travel over the clip, fraction of the frame's short side
+VIBRATION = 0.10  # vibration amplitude, fraction of the short side
+PERIOD_SPAN_FRACTION = 1 / 2  # the vibration's period as a fraction of (frames - 4)
 
 
 def vibration_period(frames: int) -> float:
-    """28/3 frames for 32-frame clips: the 2- and 4-frame grids' samples fall in phase."""
+    """14 frames for 32-frame clips: the 2-frame grid's samples, 28 frames apart, fall in phase."""
     return max(frames - 4, 3) * PERIOD_SPAN_FRACTION
 
 
