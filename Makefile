@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 # The main job: synthesize the dataset if it is missing, run (or finish) the quickstart search
 # on a local Ray, and write its report.
 demo: $(STAMP)
-	test -f data/synth/synth.json || $(BIN)/mgsearch data synth data/synth
+	test -f data/gist/synth.json || $(BIN)/mgsearch data synth data/gist
 	$(BIN)/mgsearch schedule experiments/quickstart.yaml
 	$(BIN)/mgsearch search experiments/quickstart.yaml --resume
 	$(BIN)/mgsearch report results/quickstart

@@ -91,7 +91,7 @@ def render_clip(cls: str, frames: int, width: int, height: int,
     c1 = np.clip(base + rng.uniform(-0.12, 0.12, 3), 0, 1)
     c2 = np.clip(base * rng.uniform(0.45, 0.75) + rng.uniform(-0.05, 0.05, 3), 0, 1)
     g_theta, g_period = rng.uniform(0, math.pi), rng.uniform(0.15, 0.4) * short
-    g_speed = rng.uniform(-0.012, 0.012) * short  # pixels per frame along the grating normal
+    g_speed = rng.uniform(-0.003, 0.003) * short  # pixels per frame along the grating normal: slow
     along = xs * math.cos(g_theta) + ys * math.sin(g_theta)
     colour = rng.uniform(0, 1, 3)  # the actor: far from the scene's colours
     while min(np.abs(colour - c1).sum(), np.abs(colour - c2).sum()) < 0.8:
