@@ -101,9 +101,10 @@ def _curve(reports: pd.DataFrame, ids) -> pd.DataFrame:
 
 def properties(a) -> list[str]:
     """The task's measured properties, as Markdown lines."""
+    from mgsearch.analysis.figures import chance_level, recorded_classes
+
     trials, reports = a.trials, a.experiment.reports
-    classes = trials["num_classes"].dropna()
-    chance = 100.0 / float(classes.iloc[0]) if len(classes) else math.nan
+    chance = chance_level(recorded_classes(reports)) or math.nan
     lines = [f"Chance: {chance:.1f}% top-1."]
     base = trials[trials["kind"] == "baseline"]
     if len(base):
@@ -122,6 +123,7 @@ def properties(a) -> list[str]:
             lines.append(f"The baseline's seed-mean curve is above twice chance from "
                          f"{left.index[0]:.2f} of training on (first evaluation: "
                          f"{mean.iloc[0]:.1f}% at {mean.index[0]:.2f}).")
+    lines += coarse_losses(trials, reports)
     for name, what in (("coarsest", "coarsest grid only"), ("single_frame", "one frame"),
                        ("batch4x", "4x batch")):
         row = a.summary[a.summary["label"].astype(str).str.startswith(name)]
@@ -133,6 +135,25 @@ def properties(a) -> list[str]:
                      f"chance, {r['top1_diff']:+.1f} points against the baseline "
                      f"[{r['top1_diff_low']:+.1f}, {r['top1_diff_high']:+.1f}]: {r['verdict']}.")
     return lines
+
+
+def coarse_losses(trials: pd.DataFrame, reports: pd.DataFrame) -> list[str]:
+    """wu2020's training loss, mean over seeds, at each report of its first long cycle: does it
+    fall on the coarse grids (ln 12 = 2.48 is chance, ln 4 = 1.39 the scene alone)?"""
+    ids = trials.loc[trials["grid_set"] == "wu2020", "trial_id"]
+    rows = reports[reports["trial_id"].isin(ids) & reports["train_loss"].notna()]
+    if rows.empty:
+        return []
+    full = rows["shape_t"].max()
+    first_full = rows.loc[rows["shape_t"] == full, "point"].min()
+    rows = rows[rows["point"] <= first_full]
+    table = rows.groupby("point").agg(stage=("stage", "first"), t=("shape_t", "first"),
+                                      s=("shape_s", "first"), loss=("train_loss", "mean"),
+                                      seeds=("trial_id", "nunique"))
+    cells = ", ".join(f"{r.t}x{r.s}² {r.loss:.2f}" for r in table.itertuples())
+    return [f"wu2020's training loss through its first long cycle (mean of "
+            f"{int(table['seeds'].max())} seeds, per report: shape and loss; chance ln 12 = 2.48, "
+            f"the scene alone ln 4 = 1.39): {cells}."]
 
 
 def report(results: Path, out: Path, names: list[str], demo: str) -> None:
