@@ -29,13 +29,12 @@ single-frame runs against chance and the baseline.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import math
-import subprocess
 import sys
 from pathlib import Path
 
 import pandas as pd
+from searches import combine, run_searches, set_args
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = "experiments/quickstart.yaml"
@@ -58,38 +57,23 @@ def overrides(name: str) -> list[str]:
     else:
         sets = {**VARIANTS[name], "search.grid_sets": "[]", "search.baseline": "true"}
     sets = {**sets, "search.repeats": "3", "search.name": f"task-{name}"}
-    return [arg for k, v in sets.items() for arg in ("--set", f"{k}={v}")]
+    return set_args(sets)
 
 
 def run(names: list[str]) -> None:
-    mgsearch = str(Path(sys.executable).with_name("mgsearch"))
-    for name in names:
-        cmd = [mgsearch, "search", CONFIG, "--resume", *overrides(name)]
-        print("$", " ".join(cmd), flush=True)
-        subprocess.run(cmd, cwd=ROOT, check=True)
+    run_searches(CONFIG, {name: overrides(name) for name in names})
 
 
 def combined(results: Path, names: list[str], demo: str):
     """One Experiment: the demo's trials as they are, each variant's relabelled as a grid set."""
     from mgsearch.analysis.load import load_experiment
 
-    base = load_experiment(results / demo)
-    reports, trials = [base.reports], [base.trials]
-    for name in names:
-        folder = results / f"task-{name}"
-        if not folder.is_dir():
-            print(f"skipping {name}: {folder} not found", file=sys.stderr)
-            continue
-        exp = load_experiment(folder)
-        for frame, out in ((exp.reports, reports), (exp.trials, trials)):
-            frame = frame.copy()
-            if name not in GRID_SETS:  # a fixed-shape run, read as a configuration of its own
-                frame["grid_set"], frame["kind"] = name, "multigrid"
-            frame["trial_id"] = frame["trial_id"].astype(str) + f"@{name}"
-            out.append(frame)
-    return dataclasses.replace(base, path=str(results / "task-*"),
-                               reports=pd.concat(reports, ignore_index=True),
-                               trials=pd.concat(trials, ignore_index=True))
+    def relabel(name, frame):
+        if name not in GRID_SETS:  # a fixed-shape run, read as a configuration of its own
+            frame["grid_set"], frame["kind"] = name, "multigrid"
+
+    return combine(results, {n: f"task-{n}" for n in names}, relabel,
+                   base=load_experiment(results / demo), path=str(results / "task-*"))
 
 
 def _curve(reports: pd.DataFrame, ids) -> pd.DataFrame:

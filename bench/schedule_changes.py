@@ -22,12 +22,10 @@ Measured on the 2-core machine: about 70 minutes for all variants.
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import subprocess
 import sys
 from pathlib import Path
 
-import pandas as pd
+from searches import combine, run_searches, set_args
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = "experiments/quickstart.yaml"
@@ -54,38 +52,21 @@ ONE_SET = {"search.grid_sets": "[wu2020]", "search.baseline": "false"}
 def overrides(name: str) -> list[str]:
     sets = {**ONE_SET, **VARIANTS[name]} if name not in ("after", "before") else VARIANTS[name]
     sets = {**sets, "search.repeats": "3", "search.name": f"changes-{name}"}
-    return [arg for k, v in sets.items() for arg in ("--set", f"{k}={v}")]
+    return set_args(sets)
 
 
 def run(names: list[str]) -> None:
-    mgsearch = str(Path(sys.executable).with_name("mgsearch"))
-    for name in names:
-        cmd = [mgsearch, "search", CONFIG, "--resume", *overrides(name)]
-        print("$", " ".join(cmd), flush=True)
-        subprocess.run(cmd, cwd=ROOT, check=True)
+    run_searches(CONFIG, {name: overrides(name) for name in names})
 
 
 def combined(results: Path, names: list[str]):
     """One Experiment of every variant's trials, grid sets relabelled by variant."""
-    from mgsearch.analysis.load import Experiment, load_experiment
+    def relabel(name, frame):
+        mine = frame["grid_set"] != "baseline"
+        frame.loc[mine, "grid_set"] = frame.loc[mine, "grid_set"] + f" ({name})"
 
-    reports, trials = [], []
-    for name in names:
-        folder = results / f"changes-{name}"
-        if not folder.is_dir():
-            print(f"skipping {name}: {folder} not found", file=sys.stderr)
-            continue
-        exp = load_experiment(folder)
-        for frame, out in ((exp.reports, reports), (exp.trials, trials)):
-            frame = frame.copy()
-            relabel = frame["grid_set"] != "baseline"
-            frame.loc[relabel, "grid_set"] = frame.loc[relabel, "grid_set"] + f" ({name})"
-            frame["trial_id"] = frame["trial_id"].astype(str) + f"@{name}"
-            out.append(frame)
-    exp = dataclasses.replace(exp, path=str(results / "changes-*"),
-                              reports=pd.concat(reports, ignore_index=True),
-                              trials=pd.concat(trials, ignore_index=True))
-    return exp
+    return combine(results, {n: f"changes-{n}" for n in names}, relabel,
+                   path=str(results / "changes-*"))
 
 
 def report(results: Path, out: Path, names: list[str]) -> None:
