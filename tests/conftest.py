@@ -55,7 +55,9 @@ def tiny_dataset(tmp_path_factory) -> dict:
     from mgsearch.data.synth import write_synth
 
     base = tmp_path_factory.mktemp("tiny")
+    # The motion task with 8 validation clips, as these training tests were written for (their
+    # subject is the training machinery, not the task).
     write_synth(base / "synth", clips=60, classes=4, frames=16, size=(64, 64), seed=1,
-                workers=2, progress=False)
+                workers=2, progress=False, task="motion", val=8)
     return {"format": "synthetic", "root": str(base / "synth"),
             "cache_dir": str(base / "cache"), "jitter_scales": [64, 72], "test_scale": 64}

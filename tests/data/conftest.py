@@ -60,5 +60,5 @@ def synth_root(tmp_path_factory) -> Path:
     """A 4-class synthetic set: 24 clips (20 train, 4 val) of 16 frames at 32x32."""
     root = tmp_path_factory.mktemp("synth") / "synth"
     write_synth(root, clips=24, classes=4, frames=16, size=(32, 32), seed=3, workers=1,
-                progress=False)
+                progress=False, task="motion", val=4)
     return root
