@@ -41,15 +41,17 @@ import argparse
 import json
 import socket
 import statistics
-import subprocess
 import sys
 from pathlib import Path
+
+from searches import run_searches, set_args
+
+from mgsearch.analysis.fairness import REF_TOLERANCE as FLAG  # the report's 10% rule
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = "experiments/quickstart.yaml"
 LAYOUTS = {"inprocess": {"train.workers": "0", "train.cpus_per_worker": "2"},
            "ddp2": {"train.workers": "2", "train.cpus_per_worker": "1"}}
-FLAG = 0.10  # reference-step deviation from the layout's median that marks a trial
 
 
 def search_args(args, layout: str) -> list[str]:
@@ -58,16 +60,11 @@ def search_args(args, layout: str) -> list[str]:
             "search.repeats": str(args.seeds), "search.baseline": "true",
             "search.grid_sets": "[" + ",".join(args.grid_sets) + "]",
             "train.storage_path": str(Path(args.results).resolve()), **LAYOUTS[layout]}
-    return [a for s in args.overrides for a in ("--set", s)] + \
-        [a for k, v in sets.items() for a in ("--set", f"{k}={v}")]
+    return [a for s in args.overrides for a in ("--set", s)] + set_args(sets)
 
 
 def run(args) -> None:
-    mgsearch = str(Path(sys.executable).with_name("mgsearch"))
-    for layout in args.only:
-        cmd = [mgsearch, "search", args.config, "--resume", *search_args(args, layout)]
-        print("$", " ".join(cmd), flush=True)
-        subprocess.run(cmd, cwd=ROOT, check=True)
+    run_searches(args.config, {layout: search_args(args, layout) for layout in args.only})
     out = Path(args.results) / f"{args.name}-allreduce.json"
     out.write_text(json.dumps(allreduce(args), indent=1))
     print(f"wrote {out}")
