@@ -3,12 +3,14 @@
 from .registry import MODELS, build_model, list_models, load_weights
 from .shapes import autocast_context, check_input_shape, gflops_per_clip, prepare_model
 from .small import ResNet3dSmall, X3dXS
+from .trim import TrimConv3d, trim_padded_taps
 from .subbn import SubBatchNorm3d, convert_to_subbn, merge_bn_stats, set_bn_splits
 
 __all__ = [
     "MODELS",
     "ResNet3dSmall",
     "SubBatchNorm3d",
+    "TrimConv3d",
     "X3dXS",
     "autocast_context",
     "build_model",
@@ -20,4 +22,5 @@ __all__ = [
     "merge_bn_stats",
     "prepare_model",
     "set_bn_splits",
+    "trim_padded_taps",
 ]

@@ -7,6 +7,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from ..errors import ConfigError
+from .trim import trim_padded_taps
 
 
 def _probe(model: nn.Module, t: int, s: int) -> str | None:
@@ -59,7 +60,10 @@ def gflops_per_clip(model: nn.Module, t: int, s: int) -> float:
 
 
 def prepare_model(model: nn.Module, device: torch.device, channels_last: bool) -> nn.Module:
-    model = model.to(device)
+    """`model` on `device`, in channels_last_3d if asked, its Conv3d layers skipping the kernel
+    taps that only meet zero padding at a shape (mgsearch.models.trim: exact, and what makes
+    multigrid's coarsest grids cost their voxels)."""
+    model = trim_padded_taps(model.to(device))
     if channels_last:
         model = model.to(memory_format=torch.channels_last_3d)
     return model
