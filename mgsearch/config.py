@@ -158,6 +158,10 @@ class TrainConfig:
     # set. 0: every evaluation uses the full set. More than the validation set holds is refused
     # (before Ray starts) rather than silently read as the full set.
     eval_subset_clips: int = 0
+    # Clips per evaluation and precise-BN batch on each worker; 0: 4x the per-worker training
+    # batch (a forward without gradients keeps no activations, so it fits where training does,
+    # and larger batches use the cores better: README "Benchmarks").
+    eval_batch: int = 0
     # Time a fixed reference training step (a private copy of the model at the full shape) before
     # training and after it, off the clock (mgsearch.train.refstep): equal-conditions check.
     ref_step: bool = True
@@ -174,6 +178,8 @@ class TrainConfig:
               "must be >= 0 training clips (0: off)")
         check(self.eval_subset_clips >= 0, "eval_subset_clips", self.eval_subset_clips,
               "must be >= 0 validation clips (0: every evaluation uses the full set)")
+        check(self.eval_batch >= 0, "eval_batch", self.eval_batch,
+              "must be >= 1 clips (or 0: 4x the per-worker training batch)")
         check(self.eval_points >= 0, "eval_points", self.eval_points,
               "must be >= 1 (or 0: the epoch-based points of granularity: epoch)")
         if self.eval_points:

@@ -82,6 +82,12 @@ def balanced_subset(labels: list[int], n: int) -> list[int]:
     return sorted(picks)
 
 
+def eval_batch(cfg, world: int) -> int:
+    """Clips per evaluation batch on each of `world` workers (train.eval_batch; 0: 4x the
+    per-worker training batch)."""
+    return cfg.train.eval_batch or 4 * max(1, cfg.shape.batch // max(world, 1))
+
+
 def full_grid(cfg) -> SimpleNamespace:
     """The default shape as a grid (what evaluation samples)."""
     sr = cfg.shape.sampling_rate
@@ -104,7 +110,8 @@ class Loaders:
         self.val_set = VideoClipDataset(val_index, d, [full_grid(cfg)], cfg.shape.crop,
                                         train=False, seed=seed, cache=val_cache,
                                         default_frames=cfg.shape.frames)
-        self.val_batch = val_batch or max(1, cfg.shape.batch // max(world, 1))
+        self.train_batch = max(1, cfg.shape.batch // max(world, 1))  # at the full shape
+        self.val_batch = val_batch or eval_batch(cfg, world)
         subset = cfg.train.eval_subset_clips
         check_eval_subset(cfg, len(self.val_set))
         k = self.val_set.k  # items per video: clip j of video i is item i*k + j
@@ -141,9 +148,9 @@ class Loaders:
                                             default_frames=self.cfg.shape.frames)
         order = np.random.default_rng([self.cfg.train.seed, 1]).permutation(len(self._bn_set))
         mine = order[:clips].tolist()[self.rank::self.world]
-        batches = [[(i, 0) for i in mine[k:k + self.val_batch]]
-                   for k in range(0, len(mine), self.val_batch)]
-        return self._loader(self._bn_set, batches)
+        # At the training batch: deeper layers' inputs depend on the batch statistics of the
+        # layers before them, and the weights were trained on batches of this size.
+        return self._loader(self._bn_set, _batches(mine, self.train_batch))
 
     def segment(self, stage, seg) -> torch.utils.data.DataLoader:
         """This worker's batches of one clip-stream segment (mgsearch.stream.Segment) of
@@ -163,10 +170,13 @@ class Loaders:
         subset of `train.eval_subset_clips` (the full set when that is 0)."""
         items = (self.subset_items if subset and self.subset_items is not None
                  else range(len(self.val_set)))
-        mine = list(items[self.rank::self.world])
-        batches = [[(i, 0) for i in mine[k:k + self.val_batch]]
-                   for k in range(0, len(mine), self.val_batch)]
-        return self._loader(self.val_set, batches)
+        return self._loader(self.val_set, _batches(list(items[self.rank::self.world]),
+                                                   self.val_batch))
+
+
+def _batches(items: list[int], size: int) -> list[list[tuple[int, int]]]:
+    """`items` in batches of `size` (the last one shorter), as (item, grid 0) pairs."""
+    return [[(i, 0) for i in items[k:k + size]] for k in range(0, len(items), size)]
 
 
 def count_train_clips(cfg) -> int:

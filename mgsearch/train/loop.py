@@ -26,7 +26,6 @@ from pathlib import Path, PurePosixPath
 
 import ray.train
 import torch
-import torch.nn.functional as F
 
 from .. import storage
 from ..clock import Clock
@@ -35,6 +34,7 @@ from ..schedule import Point, Schedule, Stage, build_schedule
 from ..stream import resume_segments
 from . import checkpoint as ckpt
 from . import tblog
+from .evaluation import evaluate
 from .refstep import reference_step_s
 from ..data import Loaders
 from .model import TrainModel
@@ -185,27 +185,7 @@ class WorkerRun:
         """Top-1/top-5/loss on the full-shape validation set, summed over all workers; with
         `subset` on the fixed subset (train.eval_subset_clips; the full set when it is 0)."""
         self.refresh_bn()
-        self.net.eval()
-        subset = subset and self.loaders.subset_items is not None
-        totals = torch.zeros(4, dtype=torch.float64)  # correct@1, correct@5, loss sum, clips
-        with torch.no_grad():
-            for clips, labels, _ in self.loaders.val(subset):
-                logits = self.net.forward(clips).float()
-                labels = labels.to(logits.device)
-                k = min(5, logits.shape[1])
-                top = logits.topk(k, dim=1).indices
-                hit = top == labels[:, None]
-                totals += torch.tensor([hit[:, 0].sum().item(), hit.any(dim=1).sum().item(),
-                                        F.cross_entropy(logits, labels, reduction="sum").item(),
-                                        labels.shape[0]], dtype=torch.float64)
-        if self.distributed:
-            totals = totals.to(self.device if self.device.type == "cuda" else "cpu")
-            torch.distributed.all_reduce(totals)
-            totals = totals.cpu()
-        c1, c5, loss, n = totals.tolist()
-        n = max(n, 1.0)
-        return {"val_top1": 100.0 * c1 / n, "val_top5": 100.0 * c5 / n, "val_loss": loss / n,
-                "val_clips": int(n), "val_subset": subset and int(n) < len(self.loaders.val_set)}
+        return evaluate(self.net, self.loaders, subset, self.distributed, self.device)
 
     # -- reporting -------------------------------------------------------------------------------
     def report(self, point: Point, stage: Stage, metrics: dict) -> None:

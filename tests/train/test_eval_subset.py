@@ -50,6 +50,25 @@ def test_same_clips_for_every_seed_and_refusals(tiny_dataset, tmp_path):
         tiny_cfg(tiny_dataset, tmp_path, eval_subset_clips=-1)
 
 
+def test_evaluation_batches_are_4x_the_training_batch_and_precise_bn_runs_at_it(tiny_dataset,
+                                                                               tmp_path):
+    """8 validation clips at B=4: one evaluation batch of 8 (4x would be 16), precise BN in
+    batches of the training batch; `train.eval_batch` sets the evaluation batch; on 2 workers
+    each evaluates 4x its own share of the batch."""
+    cfg = tiny_cfg(tiny_dataset, tmp_path)
+    loaders = Loaders(cfg)
+    assert [len(b) for b in loaders.val().batch_sampler] == [8]
+    assert [len(b) for b in loaders.precise_bn(8).batch_sampler] == [4, 4]
+    three = Loaders(tiny_cfg(tiny_dataset, tmp_path, eval_batch=3))
+    assert [len(b) for b in three.val().batch_sampler] == [3, 3, 2]
+    assert [len(b) for b in three.precise_bn(8).batch_sampler] == [4, 4]
+    ranks = [Loaders(cfg, rank=r, world=2) for r in (0, 1)]
+    assert [r.val_batch for r in ranks] == [8, 8]  # 4 x (4 clips / 2 workers)
+    assert [[len(b) for b in r.precise_bn(8).batch_sampler] for r in ranks] == [[2, 2], [2, 2]]
+    with pytest.raises(ConfigError, match="train.eval_batch = -1: must be >= 1"):
+        tiny_cfg(tiny_dataset, tmp_path, eval_batch=-1)
+
+
 @pytest.mark.ray
 @pytest.mark.slow
 def test_intermediate_reports_read_the_subset_the_last_the_full_set(ray_local, tiny_dataset,
