@@ -35,6 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.autograd.function import once_differentiable
+from torch.nn.modules.module import register_module_module_registration_hook
 
 _CL = torch.channels_last_3d
 # Smallest block (elements) for which one native call per block beats copying the batch
@@ -191,6 +192,32 @@ class _BlockBatchNorm(torch.autograd.Function):
         return gx, gw, gb, None, None
 
 
+# -- the model's SubBatchNorm3d layers, found once ----------------------------------------------
+# `set_bn_splits` runs every training step; walking the model each time cost more than the step's
+# BatchNorm bookkeeping. The list is cached on the model with the token current when it was made;
+# registering any module anywhere (the way a layer enters or replaces another in a model) makes
+# a new token, so the next call walks the model again. A cache copied or unpickled with the
+# model holds a copy of the token, never the current one, and is found again too.
+_token = object()
+
+
+def _new_token(module, name, submodule):
+    global _token
+    _token = object()
+
+
+register_module_module_registration_hook(_new_token)
+
+
+def _subbn_layers(model: nn.Module) -> list[SubBatchNorm3d]:
+    cached = model.__dict__.get("_subbn_layers")
+    if cached is not None and cached[0] is _token:
+        return cached[1]
+    layers = [m for m in model.modules() if isinstance(m, SubBatchNorm3d)]
+    model.__dict__["_subbn_layers"] = (_token, layers)
+    return layers
+
+
 def convert_to_subbn(model: nn.Module) -> nn.Module:
     """Replace every BatchNorm3d in `model` (in place) by a SubBatchNorm3d with the same state."""
     for name, child in model.named_children():
@@ -207,12 +234,11 @@ def convert_to_subbn(model: nn.Module) -> nn.Module:
 
 def set_bn_splits(model: nn.Module, num_splits: int) -> None:
     """Groups per batch for the next training forward (1: ordinary BatchNorm)."""
-    for m in model.modules():
-        if isinstance(m, SubBatchNorm3d):
-            m.num_splits = int(num_splits)
+    n = int(num_splits)
+    for m in _subbn_layers(model):
+        m.__dict__["num_splits"] = n  # a plain attribute: skips nn.Module.__setattr__'s lookups
 
 
 def merge_bn_stats(model: nn.Module) -> None:
-    for m in model.modules():
-        if isinstance(m, SubBatchNorm3d):
-            m.merge()
+    for m in _subbn_layers(model):
+        m.merge()

@@ -9,7 +9,8 @@ import pytest
 import torch
 from torch import nn
 
-from mgsearch.models import SubBatchNorm3d, convert_to_subbn, merge_bn_stats, set_bn_splits
+from mgsearch.models import (SubBatchNorm3d, build_model, convert_to_subbn, merge_bn_stats,
+                             set_bn_splits)
 from mgsearch.models import subbn
 
 from .subbn_reference import grouped_reference
@@ -206,3 +207,28 @@ def test_batch_that_does_not_divide_is_one_group(layout):
     close(y, want)
     close(sub.split_mean, mean)
     close(sub.split_var, var)
+
+
+# -- set_bn_splits ------------------------------------------------------------------------------
+
+def test_set_bn_splits_walks_the_model_once_and_again_after_a_change(monkeypatch):
+    net = convert_to_subbn(build_model("resnet3d_small", 12))
+    layers = [m for m in net.modules() if isinstance(m, SubBatchNorm3d)]
+    assert len(layers) > 5
+    walks = []
+    real = nn.Module.modules
+    monkeypatch.setattr(nn.Module, "modules", lambda self: walks.append(1) or real(self))
+    for n in (2, 4, 1, 8):
+        set_bn_splits(net, n)
+        assert all(m.num_splits == n for m in layers)
+    assert len(walks) == 1
+    # A layer added (or replaced) after the cache was made is found.
+    net.extra = SubBatchNorm3d(3)
+    set_bn_splits(net, 3)
+    assert net.extra.num_splits == 3 and all(m.num_splits == 3 for m in layers)
+    assert len(walks) == 2
+    # A copy sets its own layers, not the original's.
+    twin = copy.deepcopy(net)
+    set_bn_splits(twin, 5)
+    assert all(m.num_splits == 5 for m in twin.modules() if isinstance(m, SubBatchNorm3d))
+    assert all(m.num_splits == 3 for m in layers)
