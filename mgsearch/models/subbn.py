@@ -106,18 +106,16 @@ class SubBatchNorm3d(nn.BatchNorm3d):
             y = y * self.weight.view(1, -1, 1, 1, 1) + self.bias.view(1, -1, 1, 1, 1)
         return y.to(x.dtype)
 
-    @torch.no_grad()
     def _accumulate(self, stats: torch.Tensor, per_group: int) -> None:
         """Fold this step's per-group statistics into the merged accumulator: mean of the group
         means; mean of the (biased) group variances plus the variance of the group means, made
-        unbiased over the whole batch's count."""
-        means, variances = stats  # n x C; variances unbiased over one group
-        n = means.shape[0]
-        var_of_means, mean = torch.var_mean(means, 0, correction=0)
-        var = torch.add(var_of_means, variances.sum(0), alpha=(per_group - 1) / per_group / n)
+        unbiased over the whole batch's count. (No autograd: `stats` and the buffers need none.)"""
+        n = stats.shape[1]
         count = per_group * n  # values per channel over the whole batch
-        self.split_mean.lerp_(mean, self.momentum)
-        self.split_var.lerp_(var.mul_(count / (count - 1)), self.momentum)
+        means = stats.mean(1)  # of the group means, of the group variances (unbiased)
+        var = torch.add(stats[0].var(0, correction=0), means[1], alpha=(per_group - 1) / per_group)
+        var.mul_(count / (count - 1))
+        torch._foreach_lerp_([self.split_mean, self.split_var], [means[0], var], self.momentum)
         self.num_batches_tracked.add_(1)
         self._dirty = True
 
