@@ -10,8 +10,7 @@ import torch
 from torch import nn
 
 from mgsearch.models import (SubBatchNorm3d, build_model, convert_to_subbn, merge_bn_stats,
-                             set_bn_splits)
-from mgsearch.models import subbn
+                             set_bn_splits, subbn)
 
 from .subbn_reference import grouped_reference
 
@@ -197,7 +196,7 @@ def test_bf16_under_autocast_matches_reference(path, monkeypatch):
 
 @pytest.mark.parametrize("layout", ["contiguous", "channels_last"])
 def test_batch_that_does_not_divide_is_one_group(layout):
-    x, gy = next(batches((10, 4, 2, 3, 3), 1, layout=layout))
+    x, _ = next(batches((10, 4, 2, 3, 3), 1, layout=layout))
     sub = make(momentum=0.1)
     sub.train()
     sub.num_splits = 4
