@@ -11,6 +11,11 @@ count on every rank); evaluation runs the full shape (T frames, S crop, the defa
 disjoint shard of the validation clips per rank, so summed counts cover each clip once; with
 `train.eval_subset_clips` > 0 intermediate evaluations shard a fixed class-balanced subset the
 same way (`balanced_subset`: chosen from the validation index alone, never the trial seed).
+
+A loader item is a whole sampler batch, made by VideoClipDataset.batch (from the cache: drawn,
+gathered and resized a batch at a time, in the loader workers or, with `loader_workers: 0`, in
+the training process); `Loaders(per_clip=True)` builds the same batches clip by clip (PatchView
+items, GridCollate), the reference the batched path is tested against.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import torch
 
 from ..errors import ConfigError
 from .cache import build_cache
-from .dataset import GridCollate, PatchView, VideoClipDataset
+from .dataset import BatchView, GridCollate, PatchView, VideoClipDataset
 from .index import build_index
 from .sampler import MultigridBatchSampler
 
@@ -90,9 +95,10 @@ def full_grid(cfg) -> SimpleNamespace:
 
 class Loaders:
     def __init__(self, cfg, schedule=None, rank: int = 0, world: int = 1,
-                 val_batch: int | None = None):
+                 val_batch: int | None = None, per_clip: bool = False):
         d = cfg.dataset
         self.cfg, self.rank, self.world = cfg, rank, world
+        self.per_clip = per_clip  # the clip-by-clip path batches reproduce (tests, benches)
         train_index, train_cache = open_split(d, d.train_split, progress=rank == 0)
         val_index, val_cache = open_split(d, d.val_split, progress=rank == 0)
         self.num_classes = len(train_index.classes)
@@ -115,9 +121,13 @@ class Loaders:
 
     def _loader(self, dataset, batch_sampler) -> torch.utils.data.DataLoader:
         workers = self.cfg.dataset.loader_workers
-        return torch.utils.data.DataLoader(PatchView(dataset), batch_sampler=batch_sampler,
-                                           collate_fn=self.collate, num_workers=workers,
-                                           persistent_workers=False)
+        if self.per_clip:
+            return torch.utils.data.DataLoader(PatchView(dataset), batch_sampler=batch_sampler,
+                                               collate_fn=self.collate, num_workers=workers,
+                                               persistent_workers=False)
+        return torch.utils.data.DataLoader(BatchView(dataset), sampler=batch_sampler,
+                                           batch_size=None, collate_fn=_as_is,
+                                           num_workers=workers, persistent_workers=False)
 
     def train(self, stage, epoch: int) -> torch.utils.data.DataLoader:
         """This worker's batches for `epoch` of `stage`; len() is what it yields."""
@@ -167,6 +177,11 @@ class Loaders:
         batches = [[(i, 0) for i in mine[k:k + self.val_batch]]
                    for k in range(0, len(mine), self.val_batch)]
         return self._loader(self.val_set, batches)
+
+
+def _as_is(batch):
+    """The DataLoader's per-item conversion for whole batches: none (keeps the tuple)."""
+    return batch
 
 
 def count_train_clips(cfg) -> int:
