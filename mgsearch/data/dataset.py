@@ -115,15 +115,15 @@ class VideoClipDataset(torch.utils.data.Dataset):
         one `F.interpolate` call per crop side. Clips the batch cannot do exactly as `patch`
         does take `patch` itself, in item order: every clip without the cache, a video that
         failed to decode (it is substituted as there), a stream `Streams` cannot follow."""
-        pairs = [(int(it[0]), int(it[1])) if isinstance(it, tuple) else (int(it), 0)
-                 for it in items]
-        if not pairs:
+        pairs = np.asarray(items, dtype=np.int64)  # N x 2 of (idx, grid_index), or N of idx
+        if pairs.ndim == 1:
+            pairs = np.stack([pairs, np.zeros_like(pairs)], axis=1)
+        if pairs.shape[0] == 0:
             raise ValueError("a batch needs at least one item")
-        g = pairs[0][1]
-        if any(gi != g for _, gi in pairs):
+        idx, g = pairs[:, 0], int(pairs[0, 1])
+        if (pairs[:, 1] != g).any():
             raise ValueError("a batch must hold items of one grid")
         grid = self.grids[g]
-        idx = np.array([i for i, _ in pairs], dtype=np.int64)
         out = np.empty((len(idx), grid.t, grid.s, grid.s, 3), dtype=np.uint8)
         labels = np.empty(len(idx), dtype=np.int64)
         slow = self._slow(idx)

@@ -138,26 +138,33 @@ class Streams:
 
     Each method draws what the same-named Generator method draws, once per stream, with
     per-stream bounds. `exact` marks the streams whose values are not numpy's (a Lemire redraw,
-    a range this does not follow, more outputs than `outputs` holds); numpy must draw those."""
+    a range this does not follow, more outputs than `outputs` holds): numpy must draw those."""
 
     def __init__(self, outputs: np.ndarray):
         self._outputs = outputs
         n = outputs.shape[0]
-        self.exact = np.zeros(n, dtype=bool)
+        self._unfollowed = np.zeros(n, dtype=bool)  # a Lemire redraw, a range not followed
         self._rows = np.arange(n)
         self._used = np.zeros(n, dtype=np.int64)  # outputs consumed per stream
         self._has32 = np.zeros(n, dtype=bool)  # PCG64's buffered upper half of an output
         self._buf32 = np.zeros(n, dtype=np.uint64)
 
     def __len__(self) -> int:
-        return self.exact.shape[0]
+        return self._rows.shape[0]
 
-    def _next64(self, mask: np.ndarray) -> np.ndarray:
-        """The next 64-bit output of the streams in `mask` (others: not advanced, value 0)."""
-        k = self._outputs.shape[1]
-        out = self._outputs[self._rows, np.minimum(self._used, k - 1)]
+    @property
+    def exact(self) -> np.ndarray:
+        """Per stream: whether numpy must draw it (its values here are not numpy's)."""
+        return self._unfollowed | (self._used > self._outputs.shape[1])
+
+    def _next64(self, mask: np.ndarray | None = None) -> np.ndarray:
+        """The next 64-bit output of the streams in `mask` (None: all; others: not advanced,
+        value 0)."""
+        out = self._outputs[self._rows, np.minimum(self._used, self._outputs.shape[1] - 1)]
+        if mask is None:
+            self._used += 1
+            return out
         self._used += mask
-        self.exact |= self._used > k
         return np.where(mask, out, np.uint64(0))
 
     def _next32(self, mask: np.ndarray) -> np.ndarray:
@@ -176,18 +183,17 @@ class Streams:
         span = np.broadcast_to(np.asarray(high, dtype=np.int64), (n,)) - low - 1
         if (span < 0).any():
             raise ValueError("integers: high <= low")
-        self.exact |= span >= _M32  # numpy's 64-bit and full-32-bit cases: not followed here
+        self._unfollowed |= span >= _M32  # numpy's 64-bit and full-32-bit cases
         draw = (span > 0) & (span < _M32)  # a range of one value draws nothing
         rng = span.astype(np.uint64)
         m = self._next32(draw) * (rng + np.uint64(1))
         threshold = (np.uint64(_M32) - rng) % (rng + np.uint64(1))
-        self.exact |= draw & (_u32(m) < threshold)  # Lemire would reject and redraw
+        self._unfollowed |= draw & (_u32(m) < threshold)  # Lemire would reject and redraw
         return low + np.where(draw, m >> np.uint64(32), np.uint64(0)).astype(np.int64)
 
     def random(self) -> np.ndarray:
         """Generator.random() per stream: a 53-bit double in [0, 1)."""
-        out = self._next64(np.ones(len(self), dtype=bool))
-        return (out >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
+        return (self._next64() >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
 
     def uniform(self, low, high) -> np.ndarray:
         """Generator.uniform(low, high) per stream: low + (high - low) * random()."""
