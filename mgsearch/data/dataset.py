@@ -216,8 +216,9 @@ class VideoClipDataset(torch.utils.data.Dataset):
 
 
 class BatchView(torch.utils.data.Dataset):
-    """`dataset` indexed by whole batches (lists of items): `view[items]` is
-    `dataset.batch(items)`, for a DataLoader with `batch_size=None` over a batch sampler."""
+    """`dataset` for a DataLoader over a batch sampler, one call per batch: the loader hands
+    `__getitems__` each sampler batch and `dataset.batch` makes it (clips, labels, grid_index),
+    which a pass-through `collate_fn` returns as it is."""
 
     def __init__(self, dataset: VideoClipDataset):
         self.dataset = dataset
@@ -225,7 +226,10 @@ class BatchView(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.dataset)
 
-    def __getitem__(self, items) -> tuple[torch.Tensor, torch.Tensor, int]:
+    def __getitem__(self, item) -> tuple[torch.Tensor, torch.Tensor, int]:
+        return self.dataset.batch([item])
+
+    def __getitems__(self, items: list) -> tuple[torch.Tensor, torch.Tensor, int]:
         return self.dataset.batch(items)
 
 

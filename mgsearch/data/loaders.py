@@ -12,10 +12,11 @@ disjoint shard of the validation clips per rank, so summed counts cover each cli
 `train.eval_subset_clips` > 0 intermediate evaluations shard a fixed class-balanced subset the
 same way (`balanced_subset`: chosen from the validation index alone, never the trial seed).
 
-A loader item is a whole sampler batch, made by VideoClipDataset.batch (from the cache: drawn,
-gathered and resized a batch at a time, in the loader workers or, with `loader_workers: 0`, in
-the training process); `Loaders(per_clip=True)` builds the same batches clip by clip (PatchView
-items, GridCollate), the reference the batched path is tested against.
+The DataLoader fetches each sampler batch whole (BatchView.__getitems__ -> VideoClipDataset.batch:
+from the cache, drawn, gathered and resized a batch at a time, in the loader workers or, with
+`loader_workers: 0`, in the training process between steps); `Loaders(per_clip=True)` builds the
+same batches clip by clip (PatchView items, GridCollate), the reference the batched path is
+tested against.
 """
 
 from __future__ import annotations
@@ -120,14 +121,11 @@ class Loaders:
         self._bn_set = None  # training videos at the full shape, built on first precise BN
 
     def _loader(self, dataset, batch_sampler) -> torch.utils.data.DataLoader:
-        workers = self.cfg.dataset.loader_workers
-        if self.per_clip:
-            return torch.utils.data.DataLoader(PatchView(dataset), batch_sampler=batch_sampler,
-                                               collate_fn=self.collate, num_workers=workers,
-                                               persistent_workers=False)
-        return torch.utils.data.DataLoader(BatchView(dataset), sampler=batch_sampler,
-                                           batch_size=None, collate_fn=_as_is,
-                                           num_workers=workers, persistent_workers=False)
+        view, collate = ((PatchView(dataset), self.collate) if self.per_clip
+                         else (BatchView(dataset), _as_is))
+        return torch.utils.data.DataLoader(view, batch_sampler=batch_sampler, collate_fn=collate,
+                                           num_workers=self.cfg.dataset.loader_workers,
+                                           persistent_workers=False)
 
     def train(self, stage, epoch: int) -> torch.utils.data.DataLoader:
         """This worker's batches for `epoch` of `stage`; len() is what it yields."""
@@ -180,7 +178,7 @@ class Loaders:
 
 
 def _as_is(batch):
-    """The DataLoader's per-item conversion for whole batches: none (keeps the tuple)."""
+    """`collate_fn` for BatchView: its batches are whole already."""
     return batch
 
 
