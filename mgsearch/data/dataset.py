@@ -111,8 +111,8 @@ class VideoClipDataset(torch.utils.data.Dataset):
         one MultigridBatchSampler batch), equal to `collate_patches` of each item's `patch`.
 
         From the cache the whole batch is drawn at once (`streams.Streams`: each clip's
-        (seed, epoch, idx) generator, bit for bit), gathered in one numpy call and resized in
-        one `F.interpolate` call per crop side. Clips the batch cannot do exactly as `patch`
+        (seed, epoch, idx) generator, bit for bit), then gathered with one numpy call and
+        resized with one `F.interpolate` call per crop side. Clips the batch cannot do exactly as `patch`
         does take `patch` itself, in item order: every clip without the cache, a video that
         failed to decode (it is substituted as there), a stream `Streams` cannot follow."""
         pairs = np.asarray(items, dtype=np.int64)  # N x 2 of (idx, grid_index), or N of idx
