@@ -7,15 +7,24 @@ For every distinct grid (t frames, s crop, per-worker batch b) it measures
   - the data-wait fraction of a real loop (next(loader) time / (that + step time)).
 The target is <= 5% data-wait at every shape with the configuration training uses (cache on,
 0 workers). One warm-up batch per measurement is not counted (worker start, first decode).
+The training store is mapped whole before each measurement (ClipCache.touch, ~0.1 s): a run
+keeps one mapping and pays each page's first-touch fault once, in its first epoch (~0.1-0.2 s a
+run here), while a few-batch measurement on a fresh mapping would pay it on every batch (2-3 ms
+of a 128-clip batch); `--no-warm` measures that cold case.
+`--paths batch clip` also times the clip-by-clip loader (`Loaders(per_clip=True)`: what
+VideoClipDataset.batch replaced, the same clips) beside the batched one, alternating per shape in
+one process, so the two columns see the same machine load.
 
     mgsearch data synth data/synth                                # once: the quickstart's data
     python bench/data_throughput.py experiments/quickstart.yaml --json bench/data_throughput.json
     python bench/data_throughput.py experiments/quickstart.yaml --batches 3 --workers 0 1 \
         --threads 1                                                # the smaller run, ~3 min
+    python bench/data_throughput.py experiments/quickstart.yaml --batches 3 --workers 0 \
+        --threads 1 --paths batch clip --no-files                  # batched against per-clip
 
 The first run also builds the decoded-clip cache (every core). The model is
-`mgsearch.models.build_model(--model, num_classes=12)`, stepped like the training loop (bf16
-autocast, channels_last_3d, `--threads` torch threads). The dataset is `dataset.root` of the
+`mgsearch.models.build_model(--model, num_classes=12)`, stepped like the training loop (the
+config's `train.precision` and `train.channels_last` unless given, `--threads` torch threads). The dataset is `dataset.root` of the
 config; when it does not exist a synthetic set of `--clips` clips is generated into a temporary
 folder first. The `model` column of `files` rows repeats the step time measured with the cache.
 """
@@ -101,26 +110,35 @@ def run(args) -> list[dict]:
     for stage in schedule.stages:  # distinct grids, first stage that runs each
         for g, grid in enumerate(stage.grids):
             shapes.setdefault((grid.t, grid.s, grid.per_worker_batch), (stage, g))
+    precision = args.precision or cfg.train.precision
+    channels_last = cfg.train.channels_last if args.channels_last is None else args.channels_last
+    print(f"model {args.model}: {precision}, channels_last {channels_last}, "
+          f"{args.threads} thread(s)", flush=True)
     model = build_model(args.model, num_classes=12)
-    step = make_step(model, args.precision, args.channels_last)
+    step = make_step(model, precision, channels_last)
     for (t, s, b), (stage, g) in list(shapes.items())[: args.shapes or None]:
         single = one_grid_stage(stage, g)
         step_s = None
-        for cached in (True, False):
+        for cached in (True, False) if args.files else (True,):
             for workers in args.workers:
-                dcfg = dataclasses.replace(cfg.dataset, cache=cached, loader_workers=workers)
-                loaders = Loaders(dataclasses.replace(cfg, dataset=dcfg), schedule)
-                alone = loop(loaders.train(single, epoch=0), args.batches)
-                row = {"t": t, "s": s, "batch": b, "source": "cache" if cached else "files",
-                       "workers": workers, "loader_clips_per_s": round(alone["clips_per_s"], 1)}
-                if cached or args.files_with_model:
-                    timed = loop(loaders.train(single, epoch=1), args.batches, step)
-                    step_s = timed["step_s"]
-                    row["wait_fraction"] = round(timed["wait_fraction"], 4)
-                row["step_s"] = round(step_s, 4) if step_s is not None else None
-                row["model_clips_per_s"] = round(b / step_s, 1) if step_s else None
-                rows.append(row)
-                print(_line(row), flush=True)
+                for path in args.paths:
+                    dcfg = dataclasses.replace(cfg.dataset, cache=cached, loader_workers=workers)
+                    loaders = Loaders(dataclasses.replace(cfg, dataset=dcfg), schedule,
+                                      per_clip=path == "clip")
+                    if cached and args.warm:
+                        loaders.train_set.cache.touch()
+                    alone = loop(loaders.train(single, epoch=0), args.batches)
+                    row = {"t": t, "s": s, "batch": b, "source": "cache" if cached else "files",
+                           "workers": workers, "path": path,
+                           "loader_clips_per_s": round(alone["clips_per_s"], 1)}
+                    if cached or args.files_with_model:
+                        timed = loop(loaders.train(single, epoch=1), args.batches, step)
+                        step_s = timed["step_s"]
+                        row["wait_fraction"] = round(timed["wait_fraction"], 4)
+                    row["step_s"] = round(step_s, 4) if step_s is not None else None
+                    row["model_clips_per_s"] = round(b / step_s, 1) if step_s else None
+                    rows.append(row)
+                    print(_line(row), flush=True)
     return rows
 
 
@@ -129,6 +147,7 @@ def _line(r: dict) -> str:
     mark = "" if wait is None else (" ok" if wait <= WAIT_TARGET else " OVER TARGET")
     wait_s = "   -  " if wait is None else f"{100 * wait:5.1f}%"
     return (f"{r['t']:>3}x{r['s']:<3} b{r['batch']:<4} {r['source']:<5} w{r['workers']} "
+            f"{r['path']:<5} "
             f"loader {r['loader_clips_per_s']:8.1f} clips/s | model {r['model_clips_per_s'] or 0:8.1f}"
             f" clips/s (step {r['step_s'] or 0:.3f} s) | data-wait {wait_s}{mark}")
 
@@ -138,9 +157,18 @@ def main() -> None:
     p.add_argument("config", help="experiment YAML, e.g. experiments/quickstart.yaml")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--model", default="resnet3d_small", help="mgsearch.models name")
-    p.add_argument("--precision", choices=("bf16", "fp32"), default="bf16")
-    p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=True)
+    p.add_argument("--precision", choices=("bf16", "fp32"), default=None,
+                   help="model precision (default: the config's train.precision)")
+    p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
+                   help="channels_last_3d model (default: the config's train.channels_last)")
     p.add_argument("--workers", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--paths", nargs="+", choices=("batch", "clip"), default=["batch"],
+                   help="loader paths: batch (VideoClipDataset.batch, what training uses), "
+                        "clip (clip by clip, the path it replaced)")
+    p.add_argument("--warm", action=argparse.BooleanOptionalAction, default=True,
+                   help="map the training store whole before measuring (a run's steady state)")
+    p.add_argument("--files", action=argparse.BooleanOptionalAction, default=True,
+                   help="also time the loader reading the video files (PyAV)")
     p.add_argument("--batches", type=int, default=10, help="timed batches per measurement")
     p.add_argument("--shapes", type=int, default=0, help="only the first N shapes (0: all)")
     p.add_argument("--clips", type=int, default=1200, help="synthetic clips if no dataset")

@@ -19,6 +19,7 @@ _WHERE = {
     "ClipCache": "cache", "build_cache": "cache",
     "Box": "sampling", "Patch": "transform", "collate_patches": "transform",
     "VideoClipDataset": "dataset", "PatchView": "dataset", "GridCollate": "dataset",
+    "BatchView": "dataset",
     "MultigridBatchSampler": "sampler",
     "Loaders": "loaders", "count_train_clips": "loaders", "open_split": "loaders",
     "prepare_data": "loaders",

@@ -35,25 +35,62 @@ class ClipCache:
         self.meta = meta
         self.videos = meta["videos"]  # [offset, frames, height, width] per video; frames 0: failed
         self._data: Optional[np.ndarray] = None  # opened lazily: a loader worker maps its own
+        self._table: Optional[np.ndarray] = None  # `videos` as int64 V x 4, for batch lookups
 
     def __len__(self) -> int:
         return len(self.videos)
 
     def __getstate__(self):  # pickled into loader workers without the open map
         return {"data_path": self.data_path, "meta": self.meta, "videos": self.videos,
-                "_data": None}
+                "_data": None, "_table": None}
 
     def num_frames(self, i: int) -> int:
         return int(self.videos[i][1])
 
-    def frames(self, i: int) -> np.ndarray:
+    @property
+    def table(self) -> np.ndarray:
+        """[offset, frames, height, width] per video as an int64 V x 4 array."""
+        if self._table is None:
+            self._table = np.asarray(self.videos, dtype=np.int64).reshape(-1, 4)
+        return self._table
+
+    def _bytes(self) -> np.ndarray:
         if self._data is None:
             # A plain ndarray over the mapping: np.memmap's own __getitem__ costs ~35 us a call.
             self._data = np.asarray(np.memmap(self.data_path, dtype=np.uint8, mode="r"))
+        return self._data
+
+    def touch(self) -> int:
+        """Map every page of the store into this process now (reading one byte a page), as a
+        first pass over the data does; returns the bytes mapped. A page's first read in a
+        process costs a fault (~2-10 us here, up to ~2 per cached clip), once per process and
+        store: a training run pays it in its first epoch, a short benchmark on every batch."""
+        data = self._bytes()
+        int(data[::4096].sum(dtype=np.uint64))
+        return int(data.shape[0])
+
+    def frames(self, i: int) -> np.ndarray:
         off, n, h, w = self.videos[i]
         if n == 0:
             raise DecodeError(f"video {i} failed to decode when the cache was built")
-        return self._data[off:off + n * h * w * 3].reshape(n, h, w, 3)
+        return self._bytes()[off:off + n * h * w * 3].reshape(n, h, w, 3)
+
+    def first_pixels(self, videos: np.ndarray, frames: np.ndarray, x0: np.ndarray,
+                     y0: np.ndarray) -> np.ndarray:
+        """Pixel (x0, y0) of frames `frames` (N x t indices) of `videos` (N, none failed), as
+        pixel offsets into the store (N x t): where `squares` items start."""
+        off, _, h, w = self.table[videos].T
+        return (off // 3)[:, None] + frames * (h * w)[:, None] + (y0 * w + x0)[:, None]
+
+    def squares(self, width: int, side: int) -> np.ndarray:
+        """A read-only view of the store whose item p is the side x side x 3 square with its
+        top-left corner at pixel p, rows `width` pixels apart: `squares(w, k)[first_pixels(...)]`
+        gathers k x k crops of frames w pixels wide in one call (items whose square would leave
+        the frame are never asked for)."""
+        data, row = self._bytes(), 3 * width
+        n = max((data.shape[0] - (side - 1) * row - 3 * side) // 3 + 1, 0)
+        return np.ndarray((n, side, side, 3), dtype=np.uint8, buffer=data,
+                          strides=(3, row, 3, 1))
 
 
 def store_key(index: SplitIndex, short_side: int) -> str:

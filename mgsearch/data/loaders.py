@@ -11,6 +11,12 @@ count on every rank); evaluation runs the full shape (T frames, S crop, the defa
 disjoint shard of the validation clips per rank, so summed counts cover each clip once; with
 `train.eval_subset_clips` > 0 intermediate evaluations shard a fixed class-balanced subset the
 same way (`balanced_subset`: chosen from the validation index alone, never the trial seed).
+
+The DataLoader fetches each sampler batch whole (BatchView.__getitems__ -> VideoClipDataset.batch:
+from the cache, drawn, gathered and resized a batch at a time, in the loader workers or, with
+`loader_workers: 0`, in the training process between steps); `Loaders(per_clip=True)` builds the
+same batches clip by clip (PatchView items, GridCollate), the reference the batched path is
+tested against.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ import torch
 
 from ..errors import ConfigError
 from .cache import build_cache
-from .dataset import GridCollate, PatchView, VideoClipDataset
+from .dataset import BatchView, GridCollate, PatchView, VideoClipDataset
 from .index import build_index
 from .sampler import MultigridBatchSampler
 
@@ -96,9 +102,10 @@ def full_grid(cfg) -> SimpleNamespace:
 
 class Loaders:
     def __init__(self, cfg, schedule=None, rank: int = 0, world: int = 1,
-                 val_batch: int | None = None):
+                 val_batch: int | None = None, per_clip: bool = False):
         d = cfg.dataset
         self.cfg, self.rank, self.world = cfg, rank, world
+        self.per_clip = per_clip  # the clip-by-clip path batches reproduce (tests, benches)
         train_index, train_cache = open_split(d, d.train_split, progress=rank == 0)
         val_index, val_cache = open_split(d, d.val_split, progress=rank == 0)
         self.num_classes = len(train_index.classes)
@@ -121,9 +128,10 @@ class Loaders:
         self._bn_set = None  # training videos at the full shape, built on first precise BN
 
     def _loader(self, dataset, batch_sampler) -> torch.utils.data.DataLoader:
-        workers = self.cfg.dataset.loader_workers
-        return torch.utils.data.DataLoader(PatchView(dataset), batch_sampler=batch_sampler,
-                                           collate_fn=self.collate, num_workers=workers,
+        view, collate = ((PatchView(dataset), self.collate) if self.per_clip
+                         else (BatchView(dataset), _as_is))
+        return torch.utils.data.DataLoader(view, batch_sampler=batch_sampler, collate_fn=collate,
+                                           num_workers=self.cfg.dataset.loader_workers,
                                            persistent_workers=False)
 
     def train(self, stage, epoch: int) -> torch.utils.data.DataLoader:
@@ -177,6 +185,11 @@ class Loaders:
 def _batches(items: list[int], size: int) -> list[list[tuple[int, int]]]:
     """`items` in batches of `size` (the last one shorter), as (item, grid 0) pairs."""
     return [[(i, 0) for i in items[k:k + size]] for k in range(0, len(items), size)]
+
+
+def _as_is(batch):
+    """`collate_fn` for BatchView: its batches are whole already."""
+    return batch
 
 
 def count_train_clips(cfg) -> int:

@@ -121,3 +121,72 @@ def centre_box(width: int, height: int, s: int, default_crop: int, test_scale: i
     scale = max(s, test_scale * s / default_crop)
     side = s * min(width, height) / scale
     return Box((width - side) / 2.0, (height - side) / 2.0, side, False)
+
+
+# -- a whole batch at once (VideoClipDataset.batch) ------------------------------------------------
+# The same arithmetic as the functions above, on arrays of the batch's clips, with the draws taken
+# from `streams.Streams` in the order the per-clip functions take them from a clip's generator.
+
+@dataclass(frozen=True)
+class Boxes:
+    """`Box` fields of a batch's clips, as arrays (float64, float64, float64, bool)."""
+
+    x0: np.ndarray
+    y0: np.ndarray
+    side: np.ndarray
+    flip: np.ndarray
+
+
+def batch_clip_indices(num_frames: np.ndarray, grid, default_frames: int,
+                       mode: Literal["span", "stride"], streams=None, random_stride: bool = True,
+                       k: int = 1, clips: np.ndarray | None = None,
+                       short_video: Literal["pad", "loop"] = "pad") -> np.ndarray:
+    """`clip_indices` of every clip (videos of `num_frames` frames), N x t: training when
+    `streams` (one per clip) is given, else evaluation clips `clips` of `k` per video."""
+    n = np.asarray(num_frames, dtype=np.int64)
+    if mode == "span":
+        clip_span = np.full_like(n, span(default_frames, grid.min_stride))
+    else:
+        if random_stride and streams is not None and grid.max_stride > grid.min_stride:
+            stride = streams.integers(grid.min_stride, grid.max_stride + 1)
+        else:
+            fixed = (grid.max_stride if (streams is not None and not random_stride)
+                     else grid.min_stride)
+            stride = np.full_like(n, int(fixed))
+        clip_span = (grid.t - 1) * stride + 1
+    room = np.maximum(n - clip_span, 0)
+    if streams is not None:
+        start = streams.integers(0, room + 1)
+    elif k == 1:
+        start = room // 2
+    else:
+        start = np.rint(room * np.asarray(clips, dtype=np.int64) / (k - 1)).astype(np.int64)
+    if mode == "span":
+        steps = np.rint(np.linspace(0.0, clip_span[0] - 1, grid.t)).astype(np.int64)[None, :]
+    else:
+        steps = stride[:, None] * np.arange(grid.t, dtype=np.int64)[None, :]
+    idx = start[:, None] + steps
+    if short_video == "loop":
+        return idx % n[:, None]
+    return np.minimum(idx, (n - 1)[:, None])
+
+
+def batch_train_boxes(widths: np.ndarray, heights: np.ndarray, s: int, default_crop: int,
+                      jitter: tuple[int, int], streams, hflip: bool) -> Boxes:
+    """`train_box` of every clip, drawn from `streams` (one per clip)."""
+    lo, hi = scale_range(s, default_crop, jitter)
+    scale = streams.integers(lo, hi + 1)
+    side = s * np.minimum(widths, heights) / scale
+    x0 = streams.uniform(0.0, widths - side)
+    y0 = streams.uniform(0.0, heights - side)
+    flip = (streams.random() < 0.5) if hflip else np.zeros(len(streams), dtype=bool)
+    return Boxes(x0, y0, side, flip)
+
+
+def batch_centre_boxes(widths: np.ndarray, heights: np.ndarray, s: int, default_crop: int,
+                       test_scale: int) -> Boxes:
+    """`centre_box` of every clip."""
+    scale = max(s, test_scale * s / default_crop)
+    side = s * np.minimum(widths, heights) / scale
+    return Boxes((widths - side) / 2.0, (heights - side) / 2.0, side,
+                 np.zeros(side.shape, dtype=bool))

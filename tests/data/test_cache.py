@@ -61,3 +61,16 @@ def test_two_processes_building_at_once_agree(tmp_path):
     key = store_key(ix, 32)
     left = sorted(p.name for p in (tmp_path / "cache").iterdir() if "clips" in p.name)
     assert left == [f"clips-{key}.json", f"clips-{key}.u8"]  # no temporary files remain
+
+
+def test_squares_gather_what_slicing_the_frames_cuts(tmp_path):
+    cfg, ix = _dataset(tmp_path)
+    cache = build_cache(ix, cfg.cache_dir, 32, progress=False)
+    assert cache.touch() == os.path.getsize(cache.data_path)
+    videos, frames = np.array([1, 0, 2]), np.array([[0, 11], [9, 1], [3, 13]])
+    x0, y0 = np.array([0, 7, 21]), np.array([4, 0, 21])  # the last ends where the store does
+    got = cache.squares(32, 11)[cache.first_pixels(videos, frames, x0, y0)]
+    assert got.shape == (3, 2, 11, 11, 3)
+    for j, v in enumerate(videos):
+        want = cache.frames(v)[frames[j], y0[j]:y0[j] + 11, x0[j]:x0[j] + 11]
+        np.testing.assert_array_equal(got[j], want)
