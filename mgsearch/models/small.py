@@ -14,10 +14,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .convs import Conv3d
+
 
 def _conv_bn(cin, cout, k, stride, groups=1, act=True):
     pad = tuple(x // 2 for x in k)
-    layers = [nn.Conv3d(cin, cout, k, stride=stride, padding=pad, groups=groups, bias=False),
+    layers = [Conv3d(cin, cout, k, stride=stride, padding=pad, groups=groups, bias=False),
               nn.BatchNorm3d(cout)]
     if act:
         layers.append(nn.ReLU(inplace=True))
@@ -102,9 +104,9 @@ class X3dXS(nn.Module):
                  expansion: float = 2.25, head: int = 432, fc: int = 2048, dropout: float = 0.5):
         super().__init__()
         self.stem = nn.Sequential(
-            nn.Conv3d(3, widths[0], (1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1), bias=False),
-            nn.Conv3d(widths[0], widths[0], (5, 1, 1), padding=(2, 0, 0), groups=widths[0],
-                      bias=False),
+            Conv3d(3, widths[0], (1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1), bias=False),
+            Conv3d(widths[0], widths[0], (5, 1, 1), padding=(2, 0, 0), groups=widths[0],
+                   bias=False),
             nn.BatchNorm3d(widths[0]), nn.ReLU(inplace=True))
         blocks, cin = [], widths[0]
         for w, d in zip(widths, depths):
