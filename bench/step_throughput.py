@@ -3,9 +3,11 @@
 One iteration is what the training loop does: sub-batch BN split count set, forward under the
 precision's autocast, cross-entropy, backward, SGD step. Each shape `b x t x s^2` (global batch,
 frames, crop side) runs under fp32 and bf16 autocast, each with and without channels_last_3d,
-on randomly initialised weights and random clips. Work per iteration is 3x the forward FLOPs
-(`gflops_per_clip`, 2 FLOPs per multiply-add, convolutions and matmuls only). Matmul peaks are
-measured in the same process, so percentages compare like with like on a shared machine.
+on randomly initialised weights and random clips. Models come from `mgsearch.models`, so bf16
+cells include its fp32 fallback for convolutions under 4 frames (`mgsearch.models.convs`).
+Work per iteration is 3x the forward FLOPs (`gflops_per_clip`, 2 FLOPs per multiply-add,
+convolutions and matmuls only). Matmul peaks are measured in the same process, so percentages
+compare like with like on a shared machine.
 Cells are stepped round-robin (every cell once per round) and each reports its median.
 
 Multigrid's promise is that shapes of equal b*t*h*w cost equal time; the second table divides

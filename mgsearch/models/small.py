@@ -14,10 +14,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .convs import Conv3d
+
 
 def _conv_bn(cin, cout, k, stride, groups=1, act=True):
     pad = tuple(x // 2 for x in k)
-    layers = [nn.Conv3d(cin, cout, k, stride=stride, padding=pad, groups=groups, bias=False),
+    layers = [Conv3d(cin, cout, k, stride=stride, padding=pad, groups=groups, bias=False),
               nn.BatchNorm3d(cout)]
     if act:
         layers.append(nn.ReLU(inplace=True))
@@ -55,10 +57,10 @@ class ResNet3dSmall(nn.Module):
         self.fc = nn.Linear(cin, num_classes)
 
     def forward(self, x):
-        # The stem runs in fp32 even under autocast: with bf16 on CPU (torch 2.14.1), a Conv3d
-        # weight gradient on 2-frame clips (kernel 3, padding 1) came out as NaN or ~1e29
-        # (measured; 4+ frames were fine), and multigrid's coarsest grid has 2 frames. Three
-        # input channels make the stem ~10% of the FLOPs, so the cost is small.
+        # The stem runs in fp32 even under autocast. It was first for the bf16 fault on 2-frame
+        # clips, which convs.Conv3d now handles in every layer; it stays because a bf16 stem
+        # made a training step 11% slower over the quickstart's shapes (AVX2 CPU, torch
+        # 2.14.1), and three input channels make the stem ~10% of the FLOPs.
         with torch.autocast(x.device.type, enabled=False):
             x = self.stem(x.float())
         x = self.pool(self.stages(x)).flatten(1)
@@ -102,9 +104,9 @@ class X3dXS(nn.Module):
                  expansion: float = 2.25, head: int = 432, fc: int = 2048, dropout: float = 0.5):
         super().__init__()
         self.stem = nn.Sequential(
-            nn.Conv3d(3, widths[0], (1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1), bias=False),
-            nn.Conv3d(widths[0], widths[0], (5, 1, 1), padding=(2, 0, 0), groups=widths[0],
-                      bias=False),
+            Conv3d(3, widths[0], (1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1), bias=False),
+            Conv3d(widths[0], widths[0], (5, 1, 1), padding=(2, 0, 0), groups=widths[0],
+                   bias=False),
             nn.BatchNorm3d(widths[0]), nn.ReLU(inplace=True))
         blocks, cin = [], widths[0]
         for w, d in zip(widths, depths):
