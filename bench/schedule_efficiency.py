@@ -147,8 +147,8 @@ def report(cfg, sched, cmp, units, evals) -> tuple[str, dict]:
     for u in units:
         pred = u.predicted(unit_voxels)
         meas = u.s_per_it / base.s_per_it
-        rows.append({"stage": u.name, "grids": _label(u.stage.grids), "iterations": u.schedule_iterations,
-                     "predicted": pred, "s_per_it": u.s_per_it, "measured": meas,
+        rows.append({"stage": u.name, "grids": _label(u.stage.grids),
+                     "iterations": u.schedule_iterations, "predicted": pred, "s_per_it": u.s_per_it, "measured": meas,
                      "efficiency": pred / meas, "data_wait": u.wait_share})
         lines.append(f"| {u.name} | {_label(u.stage.grids)} | {u.schedule_iterations} | "
                      f"{pred:.2f} | {u.s_per_it * 1e3:.1f} ms | {meas:.2f} | {pred / meas:.2f} | "
@@ -163,7 +163,8 @@ def report(cfg, sched, cmp, units, evals) -> tuple[str, dict]:
     total = {"predicted_speedup": predicted, "measured_speedup": measured,
              "efficiency": measured / predicted, "train_s_baseline": t_base,
              "train_s_schedule": t_sched, "data_wait_share_schedule": wait_sched / t_sched,
-             "eval_points": n_eval, "eval_s_per_run": e_run, **{f"eval_{k}_s": v for k, v in evals.items()},
+             "eval_points": n_eval, "eval_s_per_run": e_run,
+             **{f"eval_{k}_s": v for k, v in evals.items()},
              "eval_share_baseline": e_run / (t_base + e_run),
              "eval_share_schedule": e_run / (t_sched + e_run),
              "speedup_with_eval": (t_base + e_run) / (t_sched + e_run)}
@@ -186,7 +187,8 @@ def report(cfg, sched, cmp, units, evals) -> tuple[str, dict]:
         for g, times in u.grid_s.items():
             grid = u.stage.grids[g]
             seen[(grid.global_batch, grid.t, grid.s)] += times
-    lines += ["", "| grid b×t×s² | s/it (median) | time per voxel / full shape's |", "|---|---|---|"]
+    lines += ["", "| grid b×t×s² | s/it (median) | time per voxel / full shape's |",
+              "|---|---|---|"]
     per_grid = []
     for (b, t, s), times in sorted(seen.items(), key=lambda kv: (kv[0][1], kv[0][2])):
         sec = statistics.median(times)

@@ -17,6 +17,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .trim import TrimConv3d
+
 MIN_BF16_FRAMES = 4
 
 
@@ -33,8 +35,9 @@ def bf16_unsafe(conv: nn.Conv3d, x: torch.Tensor) -> bool:
     return min(t, out) < MIN_BF16_FRAMES
 
 
-class Conv3d(nn.Conv3d):
-    """nn.Conv3d that runs in fp32 (output fp32) where `bf16_unsafe`, as it is otherwise."""
+class Conv3d(TrimConv3d):
+    """nn.Conv3d that runs in fp32 (output fp32) where `bf16_unsafe`, as it is otherwise; the
+    kernel taps that meet only zero padding are skipped (mgsearch.models.trim)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if bf16_unsafe(self, x):

@@ -10,8 +10,9 @@ products: exactly zero either way). Measured on this CPU: the 1 x 1 x 1 maps of 
 cost 2.5x the full shape's time per voxel before the trim (README "Benchmarks").
 
 `trim_padded_taps(model)` converts every eligible `nn.Conv3d` of a model in place (zero padding,
-dilation 1, integer padding: anything else is left as it is); parameters and state_dict keys are
-unchanged, so checkpoints load either way. Dimensions with more than one output position are never
+dilation 1, integer padding; a subclass that computes its own convolution is left as it is;
+mgsearch's convs.Conv3d trims by construction); parameters and state_dict keys are unchanged,
+so checkpoints load either way. Dimensions with more than one output position are never
 trimmed: there every tap meets real input somewhere.
 """
 
@@ -37,18 +38,19 @@ def taps_in_use(size: int, kernel: int, stride: int, padding: int) -> tuple[int,
 class TrimConv3d(nn.Conv3d):
     """`nn.Conv3d` that runs only the taps meeting real input (see the module docstring)."""
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def _conv_forward(self, x: torch.Tensor, weight: torch.Tensor, bias):
         cut = self._cuts(tuple(x.shape[2:]))
         if cut is None:
-            return super().forward(x)
+            return super()._conv_forward(x, weight, bias)
         index, padding = cut
-        return F.conv3d(x, self.weight[index], self.bias, self.stride, padding, self.dilation,
-                        self.groups)
+        return F.conv3d(x, weight[index], bias, self.stride, padding, self.dilation, self.groups)
 
     def _cuts(self, size: tuple[int, ...]):
         """(weight index, padding) for an input of spatial `size`, or None (no tap to skip);
         cached per size (a schedule has a handful)."""
         cache = self.__dict__.setdefault("_cut_cache", {})
+        if size not in cache and not _eligible(self):
+            cache[size] = None
         if size not in cache:
             index, padding, trimmed = [slice(None), slice(None)], [], False
             for n, k, s, p in zip(size, self.kernel_size, self.stride, self.padding):
@@ -69,12 +71,30 @@ def _eligible(conv: nn.Conv3d) -> bool:
             and all(d == 1 for d in conv.dilation))
 
 
+_TRIMMED: dict[type, type] = {nn.Conv3d: TrimConv3d}  # class -> its trimming subclass
+
+
+def _trimming_class(cls: type) -> type | None:
+    """The trimming subclass of a Conv3d class (made once per class), or None when `cls`
+    computes its own convolution (overrides forward or _conv_forward: left as it is)."""
+    if issubclass(cls, TrimConv3d):
+        return None  # trims already
+    if cls not in _TRIMMED:
+        own = (cls.forward is not nn.Conv3d.forward
+               or cls._conv_forward is not nn.Conv3d._conv_forward)
+        _TRIMMED[cls] = None if own else type(f"Trim{cls.__name__}", (TrimConv3d, cls),
+                                             {"__module__": __name__})
+    return _TRIMMED[cls]
+
+
 def trim_padded_taps(model: nn.Module) -> nn.Module:
-    """Replace (in place) every eligible `nn.Conv3d` of `model` by a TrimConv3d sharing its
-    parameters; returns `model` (a bare Conv3d is returned converted)."""
-    if type(model) is nn.Conv3d and _eligible(model):
-        model.__class__ = TrimConv3d  # same attributes and parameters, trimming forward
-        return model
-    for child in model.children():
-        trim_padded_taps(child)
+    """Make (in place) every eligible Conv3d of `model` trim: its class becomes a TrimConv3d
+    subclass of its own class (the same attributes, parameters and isinstance checks); returns
+    `model`. Such a module deep-copies, but pickles as a whole only in a process that has
+    converted its class too (state_dicts are unaffected)."""
+    for m in model.modules():
+        if isinstance(m, nn.Conv3d) and _eligible(m):
+            cls = _trimming_class(type(m))
+            if cls is not None:
+                m.__class__ = cls
     return model

@@ -61,17 +61,29 @@ def test_ineligible_convs_are_left_alone():
                         nn.Conv3d(2, 2, 3, padding=1))
     trim_padded_taps(net)
     assert [type(m) for m in net] == [nn.Conv3d, nn.Conv3d, nn.Conv3d, TrimConv3d]
+    assert trim_padded_taps(nn.Conv3d(2, 2, 3, padding=1)).__class__ is TrimConv3d
+
+
+def _untrimmed(model: nn.Module) -> nn.Module:
+    """`model` with every convolution a plain nn.Conv3d again (the fp32 reference)."""
+    for m in model.modules():
+        if isinstance(m, TrimConv3d):
+            m.__class__ = nn.Conv3d
+    return model
 
 
 @pytest.mark.parametrize("t,s", [(2, 16), (4, 16), (8, 32)])
-def test_prepared_resnet3d_small_trains_as_the_untrimmed_net(t, s):
-    """prepare_model trims; outputs, every parameter gradient and the state_dict keys are those
-    of the plain net (sub-batch BN and channels_last as training runs it)."""
+def test_resnet3d_small_trains_as_the_untrimmed_net(t, s):
+    """resnet3d_small's convolutions trim (its own Conv3d), prepare_model keeps them so;
+    outputs, every parameter gradient and the state_dict keys are those of the plain net
+    (sub-batch BN and channels_last as training runs it)."""
     torch.manual_seed(0)
-    plain = models.convert_to_subbn(models.build_model("resnet3d_small", 12))
-    plain = plain.to(memory_format=torch.channels_last_3d)
-    trimmed = models.prepare_model(copy.deepcopy(plain), torch.device("cpu"), channels_last=True)
-    assert any(isinstance(m, TrimConv3d) for m in trimmed.modules())
+    net = models.convert_to_subbn(models.build_model("resnet3d_small", 12))
+    plain = _untrimmed(copy.deepcopy(net)).to(memory_format=torch.channels_last_3d)
+    trimmed = models.prepare_model(net, torch.device("cpu"), channels_last=True)
+    assert not any(isinstance(m, TrimConv3d) for m in plain.modules())
+    convs = [m for m in trimmed.modules() if isinstance(m, nn.Conv3d)]
+    assert convs and all(isinstance(m, TrimConv3d) for m in convs)
     assert list(trimmed.state_dict()) == list(plain.state_dict())
     models.set_bn_splits(plain, 2)
     models.set_bn_splits(trimmed, 2)
@@ -82,3 +94,26 @@ def test_prepared_resnet3d_small_trains_as_the_untrimmed_net(t, s):
     yb.square().sum().backward()
     for (name, pa), pb in zip(plain.named_parameters(), trimmed.parameters()):
         torch.testing.assert_close(pb.grad, pa.grad, rtol=1e-4, atol=1e-6, msg=name)
+    trims = sum(m._cuts(size) is not None for m in convs for size in m._cut_cache)
+    assert trims == {2: 4, 4: 2, 8: 0}[t]  # the coarse shapes do skip taps
+
+
+def test_torchvision_convs_are_trimmed_by_prepare_model():
+    from torchvision.models.video.resnet import Conv3DSimple
+
+    net = models.prepare_model(models.build_model("r3d_18", 5), torch.device("cpu"), False)
+    convs = [m for m in net.modules() if isinstance(m, nn.Conv3d)]
+    assert convs and all(isinstance(m, TrimConv3d) for m in convs)
+    simple = [m for m in convs if isinstance(m, Conv3DSimple)]
+    assert simple and len({type(m) for m in simple}) == 1  # one trimming class, still a
+    copy.deepcopy(net)                                      # Conv3DSimple, and copyable
+
+
+def test_convs_that_compute_their_own_convolution_are_left_alone():
+    class Standardized(nn.Conv3d):
+        def forward(self, x):
+            w = self.weight - self.weight.mean()
+            return nn.functional.conv3d(x, w, None, self.stride, self.padding)
+
+    net = trim_padded_taps(nn.Sequential(Standardized(2, 2, 3, padding=1)))
+    assert type(net[0]) is Standardized
