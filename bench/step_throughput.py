@@ -41,6 +41,10 @@ ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = [("fp32", False), ("fp32", True), ("bf16", False), ("bf16", True)]
 
 
+def _name(variant: tuple[str, bool]) -> str:
+    return f"{variant[0]}{'+cl' if variant[1] else ''}"
+
+
 def _shape(text: str) -> tuple[int, int, int]:
     try:
         b, t, s = (int(v) for v in text.lower().split("x"))
@@ -109,14 +113,14 @@ def _fmt_shape(shape) -> str:
     return f"{b}x{t}x{s}²"
 
 
-def report(shapes, full, results, peaks, gflops) -> str:
+def report(shapes, full, results, peaks, gflops, variants=VARIANTS) -> str:
     """Markdown: per-shape times and rates, equal-cost ratios, and the speed-ups."""
-    head = " | ".join(f"{p}{'+cl' if cl else ''} s/it (GFLOP/s, % peak)" for p, cl in VARIANTS)
+    head = " | ".join(f"{p}{'+cl' if cl else ''} s/it (GFLOP/s, % peak)" for p, cl in variants)
     lines = [f"| shape b×t×s² | voxels/it | GFLOP/it | {head} |",
-             "|" + "---|" * (3 + len(VARIANTS))]
+             "|" + "---|" * (3 + len(variants))]
     for shape in shapes:
         cells = []
-        for p, cl in VARIANTS:
+        for p, cl in variants:
             sec = results[(shape, p, cl)]
             rate = gflops[shape] / sec
             cells.append(f"{sec:.3f} ({rate:.0f}, {100 * rate / peaks[p]:.0f}%)")
@@ -126,12 +130,12 @@ def report(shapes, full, results, peaks, gflops) -> str:
     ref = next((x for x in shapes if x[:3] == full), min(shapes, key=lambda x: x[0]))
     lines += ["", f"Time per voxel relative to the full shape {_fmt_shape(ref)} "
                   f"(1.00: equal b·t·s² costs equal time):", "",
-              "| shape | " + " | ".join(f"{p}{'+cl' if cl else ''}" for p, cl in VARIANTS) + " |",
-              "|" + "---|" * (1 + len(VARIANTS))]
+              "| shape | " + " | ".join(f"{p}{'+cl' if cl else ''}" for p, cl in variants) + " |",
+              "|" + "---|" * (1 + len(variants))]
     spread = {}
     for shape in shapes:
         cells = []
-        for p, cl in VARIANTS:
+        for p, cl in variants:
             per_voxel = results[(shape, p, cl)] / _voxels(shape)
             ratio = per_voxel / (results[(ref, p, cl)] / _voxels(ref))
             spread.setdefault((p, cl), []).append(ratio)
@@ -143,13 +147,15 @@ def report(shapes, full, results, peaks, gflops) -> str:
     def total(p, cl):
         return sum(results[(x, p, cl)] for x in shapes)
 
-    lines += ["", f"Matmul peak in this run: fp32 {peaks['fp32']:.0f} GFLOP/s, "
-                  f"bf16 {peaks['bf16']:.0f} GFLOP/s.",
-              f"Speed-ups over all shapes (sum of s/it): bf16 over fp32 "
-              f"{total('fp32', False) / total('bf16', False):.2f}x, channels_last under fp32 "
-              f"{total('fp32', False) / total('fp32', True):.2f}x, under bf16 "
-              f"{total('bf16', False) / total('bf16', True):.2f}x, bf16+cl over fp32 "
-              f"{total('fp32', False) / total('bf16', True):.2f}x."]
+    lines += ["", "Matmul peak in this run: " + ", ".join(f"{p} {v:.0f} GFLOP/s"
+                                                         for p, v in peaks.items()) + "."]
+    if len(variants) == len(VARIANTS):
+        lines.append(
+            f"Speed-ups over all shapes (sum of s/it): bf16 over fp32 "
+            f"{total('fp32', False) / total('bf16', False):.2f}x, channels_last under fp32 "
+            f"{total('fp32', False) / total('fp32', True):.2f}x, under bf16 "
+            f"{total('bf16', False) / total('bf16', True):.2f}x, bf16+cl over fp32 "
+            f"{total('fp32', False) / total('bf16', True):.2f}x.")
     return "\n".join(lines)
 
 
@@ -175,22 +181,27 @@ def main(argv=None) -> None:
     ap.add_argument("--threads", type=int, default=torch.get_num_threads(),
                     help="torch intra-op threads (default: torch's, one per core)")
     ap.add_argument("--classes", type=int, default=12)
+    ap.add_argument("--variants", nargs="+", choices=[_name(v) for v in VARIANTS],
+                    default=[_name(v) for v in VARIANTS],
+                    help="precision+layout cells to time (bf16 is slow on CPUs without bf16 units)")
     ap.add_argument("--plain-bn", action="store_true",
                     help="plain BatchNorm over the whole batch (to measure sub-batch BN's cost)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
 
+    variants = [v for v in VARIANTS if _name(v) in args.variants]
     shapes, full = schedule_shapes(args.config)
     if args.shapes:
         shapes = [(b, t, s, bn_split(b, args.bn_base)) for b, t, s in args.shapes]
     print(f"model {args.model}, {'plain' if args.plain_bn else 'sub-batch'} BN, "
           f"{args.threads} threads, torch {torch.__version__}, {args.iters} timed + "
           f"{args.warmup} warm-up rounds over all cells; load average {_load()}", flush=True)
-    peaks = {"fp32": matmul_peak(torch.float32), "bf16": matmul_peak(torch.bfloat16)}
+    dtypes = {p: {"fp32": torch.float32, "bf16": torch.bfloat16}[p] for p, _ in variants}
+    peaks = {p: matmul_peak(dt) for p, dt in dtypes.items()}
     probe = models.build_model(args.model, args.classes)
     gflops = {x: 3 * x[0] * models.gflops_per_clip(probe, x[1], x[2]) for x in shapes}
     cells = {(x, p, cl): Cell(args.model, x, p, cl, args.classes, not args.plain_bn)
-             for p, cl in VARIANTS for x in shapes}
+             for p, cl in variants for x in shapes}
     # Round-robin over all cells, so a burst of other load on a shared machine spreads over
     # every cell instead of spoiling a few; the first rounds warm up (oneDNN picks kernels).
     for r in range(args.warmup + args.iters):
@@ -199,11 +210,10 @@ def main(argv=None) -> None:
         print(f"  round {r + 1}/{args.warmup + args.iters} done, load average {_load()}",
               flush=True)
     # Re-measured at the end: the larger of the two is the quieter machine's figure.
-    peaks = {"fp32": max(peaks["fp32"], matmul_peak(torch.float32)),
-             "bf16": max(peaks["bf16"], matmul_peak(torch.bfloat16))}
+    peaks = {p: max(peaks[p], matmul_peak(dt)) for p, dt in dtypes.items()}
     results = {key: statistics.median(cell.times) for key, cell in cells.items()}
     print(f"\nload average at the end {_load()} (1, 5, 15 min; {os.cpu_count()} cores)\n")
-    print(report(shapes, full, results, peaks, gflops))
+    print(report(shapes, full, results, peaks, gflops, variants))
 
 
 if __name__ == "__main__":
