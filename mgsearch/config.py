@@ -137,7 +137,9 @@ class TrainConfig:
     workers: int = 1  # data-parallel workers; 0 runs Ray Train's in-process mode (one process)
     use_gpu: bool = False  # one GPU per worker, NCCL; CPU workers use gloo
     cpus_per_worker: float = 1.0  # Ray CPUs each worker reserves (and torch threads it uses)
-    precision: Literal["fp32", "bf16", "fp16"] = "bf16"  # autocast; bf16 is ~2.6x faster on AMX CPUs
+    # autocast. auto: bf16 on a GPU and on CPUs with bf16 units (AMX/AVX-512-BF16: 2.6x faster
+    # there), fp32 elsewhere (an AVX2 CPU runs bf16 convolutions 6x slower; README "Benchmarks")
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
     channels_last: bool = True  # channels_last_3d memory format (faster with bf16 on CPU)
     seed: int = 0  # model init, sampling order and augmentation
     # Points at fixed fractions of the run's baseline-equivalent clips (mgsearch.points), the

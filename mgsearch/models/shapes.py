@@ -69,8 +69,20 @@ def prepare_model(model: nn.Module, device: torch.device, channels_last: bool) -
     return model
 
 
+def resolve_precision(device: torch.device, precision: str) -> str:
+    """`precision` with "auto" resolved: bf16 on CUDA and on CPUs where oneDNN runs bf16 (bf16
+    instructions), fp32 on other CPUs (bf16 convolutions there fall back to a slow kernel)."""
+    if precision != "auto":
+        return precision
+    if device.type == "cuda" or torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        return "bf16"
+    return "fp32"
+
+
 def autocast_context(device: torch.device, precision: str):
-    """fp32: nothing; bf16: autocast on CPU or CUDA; fp16: CUDA AMP (needs a GradScaler)."""
+    """fp32: nothing; bf16: autocast on CPU or CUDA; fp16: CUDA AMP (needs a GradScaler);
+    auto: as resolve_precision says."""
+    precision = resolve_precision(device, precision)
     if precision == "fp32":
         from contextlib import nullcontext
 

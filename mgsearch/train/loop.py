@@ -200,6 +200,7 @@ class WorkerRun:
             "phase": stage.phase, "shape_t": grid.t, "shape_s": grid.s,
             "global_batch": stage.global_batch, "max_epoch": sched.max_epoch, "kind": sched.kind,
             "grid_set": sched.grid_set, "seed": self.cfg.train.seed, **self.predicted,
+            "precision": self.net.precision,  # what ran ("auto" resolved)
             "node_id": self.node_id,
             # what the report needs of the config: chance level and the verdicts' margin
             "num_classes": self.loaders.num_classes, "delta": self.cfg.search.delta,

@@ -16,7 +16,7 @@ from .precise_bn import recompute_bn_stats
 class TrainModel:
     def __init__(self, cfg, schedule, num_classes: int, device: torch.device, distributed: bool):
         mc, tc = cfg.model, cfg.train
-        self.device, self.precision = device, tc.precision
+        self.device, self.precision = device, models.resolve_precision(device, tc.precision)
         net = models.build_model(mc.name, num_classes, weights_path=mc.weights_path)
         # Refuse a shape that collapses inside the network before any time is spent training.
         for grid in schedule.grids:

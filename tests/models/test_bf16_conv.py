@@ -121,3 +121,16 @@ def test_resnet3d_small_bf16_gradients_finite_on_eight_frames():
     # fault's NaN/1e29, not bf16's noise.
     worst, bad = _bf16_vs_fp32(8, 8, 32)
     assert not bad and worst < 0.6, (worst, bad)
+
+
+def test_auto_precision_is_bf16_only_where_onednn_runs_bf16():
+    """`train.precision: auto` (the default): bf16 on CUDA and on CPUs with bf16 units, fp32 on
+    others, where bf16 convolutions take a slow kernel (6x fp32's time on the AVX2 CPU here)."""
+    from mgsearch.config import TrainConfig
+
+    assert TrainConfig().precision == "auto"
+    fast = torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    assert models.resolve_precision(torch.device("cpu"), "auto") == ("bf16" if fast else "fp32")
+    assert models.resolve_precision(torch.device("cuda"), "auto") == "bf16"
+    for explicit in ("fp32", "bf16", "fp16"):
+        assert models.resolve_precision(torch.device("cpu"), explicit) == explicit
