@@ -188,7 +188,7 @@ class VideoClipDataset(torch.utils.data.Dataset):
         labels[pos] = label
         redo = np.zeros(len(idx), dtype=bool)
         if streams is not None:
-            redo[pos] = streams.exact
+            redo[pos] = streams.unfollowed
         return redo
 
     def _substitute(self, video: int, rng: np.random.Generator) -> int:

@@ -13,7 +13,7 @@ serves as the two halves of one 64-bit output; a range of one value draws nothin
 
 What it does not follow bit for bit (seeds or epochs >= 2**32, ranges >= 2**32 - 1, more draws
 than the table holds, and Lemire's rare redraw: probability range / 2**32 per draw) is marked
-(`first_outputs` None, `Streams.exact`): those clips must be drawn by numpy's own generator.
+(`first_outputs` None, `Streams.unfollowed`): those clips must be drawn by numpy's own generator.
 `matches_numpy()` checks the scheme against the installed numpy once per process before the
 batched path relies on it.
 """
@@ -137,7 +137,7 @@ class Streams:
     (`first_outputs` rows, one per clip), advanced in lock step.
 
     Each method draws what the same-named Generator method draws, once per stream, with
-    per-stream bounds. `exact` marks the streams whose values are not numpy's (a Lemire redraw,
+    per-stream bounds. `unfollowed` marks the streams whose values are not numpy's (a Lemire redraw,
     a range this does not follow, more outputs than `outputs` holds): numpy must draw those."""
 
     def __init__(self, outputs: np.ndarray):
@@ -153,7 +153,7 @@ class Streams:
         return self._rows.shape[0]
 
     @property
-    def exact(self) -> np.ndarray:
+    def unfollowed(self) -> np.ndarray:
         """Per stream: whether numpy must draw it (its values here are not numpy's)."""
         return self._unfollowed | (self._used > self._outputs.shape[1])
 
@@ -223,6 +223,6 @@ def _compare(seed: int, epoch: int, idx: np.ndarray) -> bool:
         rng = np.random.default_rng([seed, epoch, i])
         want = [rng.integers(0, his[j]), rng.integers(3, 40), rng.uniform(0.0, 7.5),
                 rng.integers(2, 3), rng.random()]
-        if not streams.exact[j] and [g[j] for g in got] != want:
+        if not streams.unfollowed[j] and [g[j] for g in got] != want:
             return False
     return True
