@@ -14,15 +14,8 @@ import json
 import sys
 import warnings
 
+from .cliargs import add_config_args
 from .errors import ConfigError
-
-
-def add_config_args(p: argparse.ArgumentParser, required: bool = True) -> None:
-    """CONFIG and --set, the same on every command."""
-    p.add_argument("config", nargs=None if required else "?", metavar="CONFIG",
-                   help="experiment YAML, e.g. experiments/quickstart.yaml")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config value, e.g. --set solver.base_lr=0.05 (repeatable)")
 
 
 def _schedule(args: argparse.Namespace) -> int:

@@ -82,3 +82,28 @@ def test_bad_override_exits_2(capsys):
     assert main(["schedule", QUICKSTART, "--set", "multigrid.grid_set=wu2012"]) == 2
     err = capsys.readouterr().err
     assert "did you mean 'wu2020'" in err
+
+
+def test_subcommand_modules_do_not_import_the_top_level_cli():
+    """mgsearch.cli imports the subcommands to register them; they take the shared arguments
+    from mgsearch.cliargs, never from mgsearch.cli (no import circle)."""
+    import ast
+
+    for rel in ("mgsearch/train/cli.py", "mgsearch/data/cli.py", "mgsearch/analysis/cli.py",
+                "mgsearch/cliargs.py"):
+        tree = ast.parse((ROOT / rel).read_text())
+        imported = {(n.level, n.module) for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        imported |= {(0, a.name) for n in ast.walk(tree) if isinstance(n, ast.Import)
+                     for a in n.names}
+        assert not {m for m in imported if m in ((2, "cli"), (0, "mgsearch.cli"))}, rel
+
+
+def test_shared_config_args_on_every_subcommand():
+    from mgsearch.cli import build_parser
+
+    parser = build_parser()
+    for argv in (["train", "x.yaml"], ["search", "x.yaml"], ["schedule", "x.yaml"],
+                 ["data", "preview", "x.yaml", "--out", "p.png"], ["data", "info", "root"]):
+        args = parser.parse_args([*argv, "--set", "a=1", "--set", "b=2"])
+        assert args.overrides == ["a=1", "b=2"], argv
+    assert parser.parse_args(["schedule"]).config is None

@@ -12,6 +12,7 @@ import json
 import sys
 import time
 
+from ..cliargs import add_config_args, add_set_arg
 from ..errors import ConfigError
 
 
@@ -63,8 +64,6 @@ def _preview(args) -> int:
 
 def register(subparsers) -> None:
     """Add `data` with its `synth`, `info` and `preview` subcommands."""
-    from ..cli import add_config_args
-
     data = subparsers.add_parser("data", help="make the synthetic dataset, inspect a dataset",
                                  description="Video data: generate the embedded synthetic set, "
                                              "summarize a dataset, preview sampled clips.")
@@ -104,8 +103,7 @@ def register(subparsers) -> None:
     p.add_argument("--format", choices=("folder", "list", "kinetics", "ssv2", "ucf101",
                                         "hmdb51", "synthetic"),
                    help="layout (default: the config's, or folder / synthetic for a folder)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config value (with a CONFIG)")
+    add_set_arg(p, help="override a config value (with a CONFIG)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=_info)
 

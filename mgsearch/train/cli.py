@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..cliargs import add_config_args
 from ..errors import ConfigError
 
 
@@ -35,8 +36,6 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def register(sub) -> None:
-    from ..cli import add_config_args
-
     p = sub.add_parser("train", help="run one multigrid (or baseline) training on Ray Train",
                        description="Train CONFIG's model on its schedule with Ray Train, on the "
                                    "cluster in RAY_ADDRESS or a local Ray started in-process.")
