@@ -24,16 +24,15 @@ def _hash(*overrides: str, baseline: bool = False) -> str:
     return ckpt.config_hash(make_config(BASE, *overrides), baseline)
 
 
-def _save(folder, cfg_hash: str, **kw):
+def _save(folder, cfg_hash: str):
     net = torch.nn.Linear(3, 2)
     opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
     net(torch.ones(1, 3)).sum().backward()
     opt.step()
-    args = dict(model_state=net.state_dict(), optimizer_state=opt.state_dict(), iteration=7,
-                point=2, clock_state=Clock(train_s=1.5, eval_s=0.5).state_dict(),
-                counters={"clips": 28, "gflops": 3.25}, cfg_hash=cfg_hash)
-    args.update(kw)
-    return ckpt.save(folder, **args), net, opt
+    folder = ckpt.save(folder, model_state=net.state_dict(), optimizer_state=opt.state_dict(),
+                       iteration=7, point=2, clock_state=Clock(train_s=1.5, eval_s=0.5).state_dict(),
+                       counters={"clips": 28, "gflops": 3.25}, cfg_hash=cfg_hash)
+    return folder, net, opt
 
 
 def test_hash_is_stable_and_short():
