@@ -53,5 +53,6 @@ def load_object(path: str, what: str):
                               f"{attr!r}") from None
         obj = getattr(obj, part)
     if not callable(obj):
-        raise ConfigError(f"{what} = {path!r} is a {type(obj).__name__}, not a callable")
+        raise ConfigError(f"{what} = {path!r} is not callable (its type: "
+                          f"{type(obj).__name__})")
     return obj

@@ -54,7 +54,7 @@ def test_a_missing_attribute_names_the_module_and_the_attribute():
 def test_a_non_callable_is_refused():
     with pytest.raises(ConfigError) as err:
         resolve_model(f"{MOD}:NOT_CALLABLE")
-    assert f"model.name = '{MOD}:NOT_CALLABLE' is a int, not a callable" in one_line(err)
+    assert f"model.name = '{MOD}:NOT_CALLABLE' is not callable (its type: int)" in one_line(err)
 
 
 def test_a_callable_that_returns_no_module_is_refused():
