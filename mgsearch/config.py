@@ -167,6 +167,7 @@ class TrainConfig:
     # Time a fixed reference training step (a private copy of the model at the full shape) before
     # training and after it, off the clock (mgsearch.train.refstep): equal-conditions check.
     ref_step: bool = True
+    loss: Optional[str] = None  # "package.module:callable", loss(logits, labels) -> scalar; null: CE
     max_failures: int = 0  # worker-group restarts Ray Train may do, resuming from a checkpoint
     storage_path: str = "results"  # run folders go here (a local path or a URI Ray accepts)
 

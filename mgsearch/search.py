@@ -211,8 +211,10 @@ def _scheduler(cfg: Config, own_metric: bool):
 
 def build_tuner(cfg: Config, *, clips: int, resume: bool = False, retry_errored: bool = False):
     """A Tuner for `cfg.search`, new or restored from the experiment folder."""
+    from .train.model import check_imports
     from .watch import progress_reporter
 
+    check_imports(cfg)  # a bad model.name or train.loss: one line, before Ray and any trial
     cluster = ensure_ray()  # first: it sets the environment Ray reads when imported
     from ray import tune
 

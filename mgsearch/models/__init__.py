@@ -1,6 +1,6 @@
 """Variable-shape video models, sub-batch BatchNorm, and per-shape cost."""
 
-from .registry import MODELS, build_model, list_models, load_weights
+from .registry import MODELS, build_model, list_models, load_weights, resolve_model
 from .shapes import (autocast_context, check_input_shape, gflops_per_clip, prepare_model,
                      resolve_precision)
 from .small import ResNet3dSmall, X3dXS
@@ -22,6 +22,7 @@ __all__ = [
     "load_weights",
     "merge_bn_stats",
     "prepare_model",
+    "resolve_model",
     "resolve_precision",
     "set_bn_splits",
     "trim_padded_taps",

@@ -1,4 +1,5 @@
-"""Models by name: `build_model("resnet3d_small", num_classes=12)`.
+"""Models by name: `build_model("resnet3d_small", num_classes=12)`, or by import path:
+`build_model("mypkg.nets:build", 12)` calls `mypkg.nets.build(12)`, which returns an nn.Module.
 
 Every model takes `N x 3 x T x H x W` and returns `N x num_classes` logits for any shape its
 downsampling allows (`check_input_shape` refuses the rest before training). torchvision models
@@ -15,6 +16,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
+from ..imports import is_import_path, load_object
 from .small import ResNet3dSmall, X3dXS
 
 
@@ -42,16 +44,28 @@ def list_models() -> list[str]:
     return sorted(MODELS)
 
 
-def build_model(name: str, num_classes: int, *, weights_path: str | None = None) -> nn.Module:
+def resolve_model(name: str) -> Callable[[int], nn.Module]:
+    """The builder `num_classes -> nn.Module` of a built-in name or a "package.module:callable"."""
+    if is_import_path(name):
+        return load_object(name, "model.name")
     if name not in MODELS:
         import difflib
 
         close = difflib.get_close_matches(name, MODELS, 1)
         hint = f"did you mean '{close[0]}'? " if close else ""
-        raise ConfigError(f"model.name = {name!r} is unknown; {hint}known: {', '.join(list_models())}")
+        raise ConfigError(f"model.name = {name!r} is unknown; {hint}known: {', '.join(list_models())}"
+                          f", or 'package.module:callable'")
+    return MODELS[name]
+
+
+def build_model(name: str, num_classes: int, *, weights_path: str | None = None) -> nn.Module:
+    build = resolve_model(name)
     if num_classes < 1:
         raise ConfigError(f"num_classes = {num_classes}: the dataset has no classes")
-    net = MODELS[name](num_classes)
+    net = build(num_classes)
+    if not isinstance(net, nn.Module):
+        raise ConfigError(f"model.name = {name!r} returned a {type(net).__name__}, not a "
+                          f"torch.nn.Module; the callable is called as callable(num_classes)")
     if weights_path:
         load_weights(net, weights_path)
     return net

@@ -28,6 +28,8 @@ def config_hash(cfg, baseline: bool) -> str:
     data = to_dict(cfg)
     data.pop("name", None)
     data.get("train", {}).pop("storage_path", None)
+    if data.get("train", {}).get("loss", 0) is None:  # the default: the hash configs had before
+        data["train"].pop("loss")
     blob = json.dumps({"config": data, "baseline": baseline}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 

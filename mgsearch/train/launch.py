@@ -61,12 +61,14 @@ def build_trainer(cfg, *, baseline: bool = False, name: str | None = None,
 
 
 def preflight(cfg, baseline: bool) -> None:
-    """Fail before Ray starts anything: schedule, data size and model shapes."""
+    """Fail before Ray starts anything: import paths, schedule, data size and model shapes."""
     import warnings
 
     from ..data import prepare_data
     from ..schedule import build_schedule
+    from .model import check_imports
 
+    check_imports(cfg)
     clips = prepare_data(cfg)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the workers print the schedule's warnings

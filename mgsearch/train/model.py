@@ -10,6 +10,8 @@ import torch
 import torch.nn.functional as F
 
 from .. import models
+from ..errors import ConfigError
+from ..imports import load_object
 from .precise_bn import recompute_bn_stats
 
 
@@ -29,6 +31,7 @@ class TrainModel:
             ids = [device.index] if device.type == "cuda" else None
             self.net = torch.nn.parallel.DistributedDataParallel(self.module, device_ids=ids)
         self.optimizer = build_optimizer(cfg.solver, self.module.parameters())
+        self.loss_fn = resolve_loss(tc.loss)
         # fp16 needs loss scaling against underflow; bf16 and fp32 do not.
         self.scaler = torch.amp.GradScaler("cuda") if tc.precision == "fp16" else None
         self._gflops: dict[tuple[int, int], float] = {}
@@ -46,7 +49,7 @@ class TrainModel:
             group["lr"] = lr
         models.set_bn_splits(self.module, bn_split)
         return training_step(self.net, self.optimizer, self.scaler, self._input(clips),
-                             labels.to(self.device), self.device, self.precision)
+                             labels.to(self.device), self.device, self.precision, self.loss_fn)
 
     def forward(self, clips: torch.Tensor) -> torch.Tensor:
         models.set_bn_splits(self.module, 1)
@@ -84,13 +87,30 @@ class TrainModel:
         self.optimizer.load_state_dict(optimizer_state)
 
 
+def resolve_loss(path: str | None):
+    """`train.loss`: the callable `loss(logits, labels) -> scalar tensor` at an import path, or
+    cross-entropy (None)."""
+    return F.cross_entropy if path is None else load_object(path, "train.loss")
+
+
+def check_imports(cfg) -> None:
+    """Load `model.name` and `train.loss` here, in the driver, so a bad import path is one line
+    before Ray starts anything (trial drivers and workers load them again)."""
+    models.resolve_model(cfg.model.name)
+    resolve_loss(cfg.train.loss)
+
+
 def training_step(net, optimizer, scaler, clips: torch.Tensor, labels: torch.Tensor,
-                  device: torch.device, precision: str) -> float:
+                  device: torch.device, precision: str, loss_fn=F.cross_entropy) -> float:
     """Forward, backward and optimizer step of `net` on a batch already on `device`; returns
-    the batch's mean loss. `scaler`: the fp16 GradScaler, or None."""
+    the batch's mean loss. `scaler`: the fp16 GradScaler, or None; `loss_fn`: resolve_loss's."""
     with models.autocast_context(device, precision):
         logits = net(clips)
-    loss = F.cross_entropy(logits.float(), labels)
+    loss = loss_fn(logits.float(), labels)
+    if not (isinstance(loss, torch.Tensor) and loss.dim() == 0):
+        shape = tuple(loss.shape) if isinstance(loss, torch.Tensor) else type(loss).__name__
+        raise ConfigError(f"train.loss returned {shape}, not a scalar tensor; it is called as "
+                          f"loss(logits, labels) and must return e.g. a batch mean")
     optimizer.zero_grad(set_to_none=True)
     if scaler is None:
         loss.backward()

@@ -22,7 +22,7 @@ import torch
 
 from .. import models
 from ..allocation import _bn_split  # the schedule's own grouping rule
-from .model import build_optimizer, training_step
+from .model import build_optimizer, resolve_loss, training_step
 
 REF_SEED = 20200  # init and input of the reference copy: the same in every trial
 WARMUP, REPEATS = 2, 20  # untimed steps, then timed ones (the median is reported): ~1.5 s here
@@ -48,10 +48,12 @@ def reference_step_s(cfg, num_classes: int, device: torch.device, warmup: int = 
         if cfg.train.channels_last:
             clips = clips.contiguous(memory_format=torch.channels_last_3d)
         scaler = torch.amp.GradScaler("cuda") if cfg.train.precision == "fp16" else None
+        loss_fn = resolve_loss(cfg.train.loss)
         times = []
         for k in range(warmup + repeats):
             start = time.perf_counter()
-            training_step(net, optimizer, scaler, clips, labels, device, cfg.train.precision)
+            training_step(net, optimizer, scaler, clips, labels, device, cfg.train.precision,
+                          loss_fn)
             if device.type == "cuda":
                 torch.cuda.synchronize(device)
             if k >= warmup:

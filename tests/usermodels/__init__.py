@@ -1,0 +1,1 @@
+"""A user's own code, outside mgsearch: named in configs by import path."""
