@@ -6,6 +6,7 @@ the machine's user)."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -14,6 +15,15 @@ from pathlib import Path
 import psutil
 
 RAY = str(Path(sys.executable).with_name("ray"))
+
+
+def _agent_port() -> list[str]:
+    """A free port for a node's dashboard agent. Every Ray node's agent listens on 52365 by
+    default; with another Ray on the machine (the session's `ray_local`) the new node's agent
+    cannot bind it, and the head answers job submissions "No available agent" (seen in CI)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return [f"--dashboard-agent-listen-port={sock.getsockname()[1]}"]
 
 
 class Cluster:
@@ -52,7 +62,8 @@ class Cluster:
         head = self.run("start", "--head", "--node-ip-address=127.0.0.1",
                         f"--port={self.gcs.split(':')[1]}", "--dashboard-host=127.0.0.1",
                         f"--dashboard-port={self.dashboard_port}", f"--num-cpus={num_cpus}",
-                        "--disable-usage-stats", f"--temp-dir={self.temp_dirs[0]}", auth=False)
+                        "--disable-usage-stats", f"--temp-dir={self.temp_dirs[0]}",
+                        *_agent_port(), auth=False)
         assert head.returncode == 0, head.stderr[-3000:]
 
     def add_node(self, num_cpus: int) -> None:
@@ -62,7 +73,7 @@ class Cluster:
         self.temp_dirs.append(self._temp_dir())
         node = self.run("start", f"--address={self.gcs}", "--node-ip-address=127.0.0.1",
                         f"--num-cpus={num_cpus}", "--disable-usage-stats",
-                        f"--temp-dir={self.temp_dirs[-1]}")
+                        f"--temp-dir={self.temp_dirs[-1]}", *_agent_port())
         assert node.returncode == 0, node.stderr[-3000:]
 
     @staticmethod
