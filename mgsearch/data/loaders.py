@@ -88,12 +88,6 @@ def balanced_subset(labels: list[int], n: int) -> list[int]:
     return sorted(picks)
 
 
-def eval_batch(cfg, world: int) -> int:
-    """Clips per evaluation batch on each of `world` workers (train.eval_batch; 0: 4x the
-    per-worker training batch)."""
-    return cfg.train.eval_batch or 4 * max(1, cfg.shape.batch // max(world, 1))
-
-
 def full_grid(cfg) -> SimpleNamespace:
     """The default shape as a grid (what evaluation samples)."""
     sr = cfg.shape.sampling_rate
@@ -118,7 +112,8 @@ class Loaders:
                                         train=False, seed=seed, cache=val_cache,
                                         default_frames=cfg.shape.frames)
         self.train_batch = max(1, cfg.shape.batch // max(world, 1))  # at the full shape
-        self.val_batch = val_batch or eval_batch(cfg, world)
+        # Evaluation batches: train.eval_batch, or 4x the per-worker training batch.
+        self.val_batch = val_batch or cfg.train.eval_batch or 4 * self.train_batch
         subset = cfg.train.eval_subset_clips
         check_eval_subset(cfg, len(self.val_set))
         k = self.val_set.k  # items per video: clip j of video i is item i*k + j
