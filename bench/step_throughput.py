@@ -115,7 +115,7 @@ def _fmt_shape(shape) -> str:
 
 def report(shapes, full, results, peaks, gflops, variants=VARIANTS) -> str:
     """Markdown: per-shape times and rates, equal-cost ratios, and the speed-ups."""
-    head = " | ".join(f"{p}{'+cl' if cl else ''} s/it (GFLOP/s, % peak)" for p, cl in variants)
+    head = " | ".join(f"{_name(v)} s/it (GFLOP/s, % peak)" for v in variants)
     lines = [f"| shape b×t×s² | voxels/it | GFLOP/it | {head} |",
              "|" + "---|" * (3 + len(variants))]
     for shape in shapes:
@@ -130,7 +130,7 @@ def report(shapes, full, results, peaks, gflops, variants=VARIANTS) -> str:
     ref = next((x for x in shapes if x[:3] == full), min(shapes, key=lambda x: x[0]))
     lines += ["", f"Time per voxel relative to the full shape {_fmt_shape(ref)} "
                   f"(1.00: equal b·t·s² costs equal time):", "",
-              "| shape | " + " | ".join(f"{p}{'+cl' if cl else ''}" for p, cl in variants) + " |",
+              "| shape | " + " | ".join(_name(v) for v in variants) + " |",
               "|" + "---|" * (1 + len(variants))]
     spread = {}
     for shape in shapes:
