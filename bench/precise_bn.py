@@ -17,6 +17,8 @@ import time
 
 import torch
 
+from mgsearch.contract import baseline_of
+
 
 def main() -> None:
     from mgsearch.config import load_config
@@ -33,7 +35,7 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     cfg = load_config(args.config, args.set)
-    sched = build_schedule(cfg, baseline=True)
+    sched = build_schedule(baseline_of(cfg))
     loaders = Loaders(cfg, sched)
     net = TrainModel(cfg, sched, loaders.num_classes, torch.device("cpu"), distributed=False)
 

@@ -46,6 +46,7 @@ sys.path.insert(0, str(ROOT))
 
 from mgsearch.clock import Clock  # noqa: E402
 from mgsearch.config import load_config  # noqa: E402
+from mgsearch.contract import baseline_of
 from mgsearch.cost import compare  # noqa: E402
 from mgsearch.data import Loaders  # noqa: E402
 from mgsearch.schedule import build_schedule  # noqa: E402
@@ -223,7 +224,7 @@ def main(argv=None) -> None:
     loaders = Loaders(cfg)
     clips = len(loaders.train_set)
     sched = build_schedule(cfg, clips=clips)
-    base = build_schedule(cfg, clips=clips, baseline=True)
+    base = build_schedule(baseline_of(cfg), clips=clips)
     cmp = compare(sched, base)
     torch.manual_seed(cfg.train.seed)
     net = TrainModel(cfg, sched, loaders.num_classes, device, distributed=False)

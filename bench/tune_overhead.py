@@ -24,16 +24,17 @@ def main() -> int:
     args = ap.parse_args()
 
     from mgsearch.config import load_config
+    from mgsearch.data import prepare_data
     from mgsearch.raycluster import ensure_ray
     from mgsearch.search import max_concurrency, run_search
-    from mgsearch.data import prepare_data
 
     start = time.perf_counter()
     name = f"bench-overhead-{time.strftime('%Y%m%d-%H%M%S')}"
     cfg = load_config(args.config, [*args.overrides, f"search.name={name}"])
     cluster = ensure_ray()
     ray_start = time.perf_counter() - start
-    grid, path = run_search(cfg, clips=prepare_data(cfg))
+    grid = run_search(cfg, clips=prepare_data(cfg))
+    path = grid.experiment_path
     wall = time.perf_counter() - start
     clocks = [float((r.metrics or {}).get("time_total_s", 0.0)) for r in grid]
     conc = max_concurrency(cfg, cluster)

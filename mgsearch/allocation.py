@@ -355,14 +355,14 @@ def schedule_grids(cfg) -> tuple[GridShape, ...]:
     return tuple(seen)
 
 
-def build(cfg, clips: Optional[int], baseline: bool) -> Schedule:
+def build(cfg, clips: Optional[int]) -> Schedule:
     """See mgsearch.schedule.build_schedule."""
     if clips is not None and clips < cfg.train.world_size:
         raise ConfigError(f"clips = {clips}: every one of the {cfg.train.world_size} worker(s) "
                           f"needs >= 1 training clip; use a larger training set")
     granularity = cfg.multigrid.granularity
     grid_set = resolve_grid_set(cfg.multigrid)
-    if baseline or grid_set.is_baseline:
+    if grid_set.is_baseline:
         b = _Builder(cfg, GRID_SETS["baseline"], clips)
         bounds = list(cfg.solver.steps) + [cfg.solver.max_epoch]
         return _finish(b, "baseline", _fixed_shape_raws(b, bounds, True), "epoch")

@@ -15,6 +15,7 @@ import sys
 import warnings
 
 from .cliargs import add_config_args
+from .contract import baseline_of
 from .errors import ConfigError
 
 
@@ -42,8 +43,8 @@ def _schedule(args: argparse.Namespace) -> int:
         raise ConfigError(f"--clips {args.clips}: the cost model needs >= 1 training clip")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        schedule = build_schedule(cfg, clips=args.clips, baseline=args.baseline)
-        baseline = build_schedule(cfg, clips=args.clips, baseline=True)
+        schedule = build_schedule(baseline_of(cfg) if args.baseline else cfg, clips=args.clips)
+        baseline = build_schedule(baseline_of(cfg), clips=args.clips)
     for message in dict.fromkeys(str(w.message) for w in caught):  # each warning once
         print(f"mgsearch: warning: {message}", file=sys.stderr)
     if args.lr_summary:
@@ -96,13 +97,12 @@ def _add_schedule(sub) -> None:
 def _search(args: argparse.Namespace) -> int:
     from .config import load_config
     from .search import experiment_path, run_search, summarize
-    from .data import prepare_data
     from .watch import tensorboard_hint
 
     cfg = load_config(args.config, args.overrides)
-    print(tensorboard_hint(experiment_path(cfg)), flush=True)
-    grid, path = run_search(cfg, clips=prepare_data(cfg), resume=args.resume,
-                            retry_errored=args.retry_errored)
+    path = experiment_path(cfg)
+    print(tensorboard_hint(path), flush=True)
+    grid = run_search(cfg, resume=args.resume, retry_errored=args.retry_errored)
     print(summarize(grid))
     print(f"[mgsearch] experiment folder: {path}")
     print(f"[mgsearch] report: mgsearch report {path}")

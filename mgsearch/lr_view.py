@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from .contract import baseline_of
 from .lr_policy import lr_summary
 from .schedule import build_schedule
 from .schedule_view import aligned
@@ -32,7 +33,7 @@ def lr_rows(cfg, clips: int) -> list[dict]:
                 cfg, solver=dataclasses.replace(cfg.solver, policy=policy, lrs=lrs),
                 multigrid=dataclasses.replace(cfg.multigrid, lr_scaling=scaling))
             mg = lr_summary(build_schedule(c, clips=clips))
-            base = lr_summary(build_schedule(c, clips=clips, baseline=True))
+            base = lr_summary(build_schedule(baseline_of(c), clips=clips))
             b = cfg.solver.base_lr
             rows.append({"policy": label, "lr_scaling": scaling,
                          "sum_full_t": mg.sum_lr_full_t, "sum_full_shape": mg.sum_lr_full_shape,

@@ -1,7 +1,7 @@
 """Multigrid schedules as immutable data, computed once by pure functions (no torch).
 
     sched = build_schedule(cfg, clips=4000)                 # the config's grid set
-    base = build_schedule(cfg, clips=4000, baseline=True)   # the fixed-shape baseline, same type
+    base = build_schedule(baseline_of(cfg), clips=4000)    # the fixed-shape baseline, same type
 
 A `Schedule` is a list of `Stage`s. A stage holds one long-cycle base shape `(b_rel, t, s)`, one
 LR multiplier, the grids the short-cycle sampler cycles through (in sampler order, the stage's
@@ -221,17 +221,19 @@ class Schedule:
         return tuple(seen)
 
 
-def build_schedule(cfg, clips: Optional[int] = None, baseline: bool = False) -> Schedule:
+def build_schedule(cfg, clips: Optional[int] = None) -> Schedule:
     """The schedule of `cfg` (a mgsearch.config.Config) for `clips` training clips.
 
-    `baseline=True` gives the fixed-shape baseline. `clips` (the training set's size) is
+    `multigrid.grid_set: baseline` (`mgsearch.contract.baseline_of(cfg)`) gives the fixed-shape
+    baseline, which keeps `solver.policy` whatever `multigrid.lr_policy` says. `clips` (the training set's size) is
     required under `multigrid.granularity: iteration`; under `epoch` it only adds iterations
     and report points. Raises ConfigError when the data cannot hold a stage's batch."""
     from .allocation import build
+    from .grids import resolve_grid_set
 
-    if not baseline and cfg.multigrid.lr_policy is not None:
+    if cfg.multigrid.lr_policy is not None and not resolve_grid_set(cfg.multigrid).is_baseline:
         cfg = _with_policy(cfg, cfg.multigrid.lr_policy)
-    return build(cfg, clips, baseline)
+    return build(cfg, clips)
 
 
 def _with_policy(cfg, policy: str):

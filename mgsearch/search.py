@@ -1,11 +1,13 @@
 """Schedule search on Ray Tune: grid sets and schedules against the fixed-shape baseline.
 
-    grid = run_search(load_config("experiments/quickstart.yaml"))
+    grid = run_search(load_config("experiments/quickstart.yaml"))   # a Tune ResultGrid
+
+    tuner = tune.Tuner(trainable(cfg), param_space=search_space(cfg), ...)   # or by hand
 
 Every trial is a Tune *function trainable* that builds and fits one Ray Train `TorchTrainer`
-(Ray Train V2: the trainer is not passed to the Tuner). A search point is
-`{grid_set, epoch_factor, lr_multiplier, bn_base_size, seed}`; `grid_set: baseline` is the
-fixed-shape run, which joins every search with the same seeds unless `search.baseline: false`.
+(Ray Train V2: the trainer is not passed to the Tuner). A search point is a
+`mgsearch.contract.SearchPoint`; `grid_set: baseline` is the fixed-shape run, which joins every
+search with the same seeds unless `search.baseline: false`.
 Each trial's config also records what the schedule predicts (iterations, compute, speed-up), so
 results group without re-deriving them.
 
@@ -16,81 +18,64 @@ training clock that ASHA and the analysis use.
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import math
 import time
 
 from .config import Config, with_absolute_paths
-from .cost import compare
+from .contract import (BASELINE, METRIC, MODE, POINT_KEYS, TIME_ATTR, TRIAL_RUNS, SearchPoint,
+                       check_name, predict, trial_run_name)
 from .errors import ConfigError
 from .raycluster import ensure_ray
 from .storage import absolute_storage, join
-from .schedule import build_schedule
 
-METRIC, MODE = "val_top1", "max"
 DRIVER_MEMORY = 256 * 2**20  # a Tune bundle of only cpu: 0 is refused; this one is tiny
 
 
 # -- points ------------------------------------------------------------------------------------
 
 
-def search_points(cfg: Config) -> list[dict]:
+def search_points(cfg: Config) -> list[SearchPoint]:
     """Every point of a grid search, baseline first; seeds train.seed .. +repeats-1."""
     sc = cfg.search
     seeds = [cfg.train.seed + i for i in range(sc.repeats)]
     points = []
     if sc.baseline:
-        points += [_point("baseline", 1.0, 1.0, cfg.multigrid.bn_base_size, s) for s in seeds]
+        points += [SearchPoint(BASELINE, 1.0, 1.0, cfg.multigrid.bn_base_size, s) for s in seeds]
     for g, ef, lr, bn, s in itertools.product(sc.grid_sets, sc.epoch_factors, sc.lr_multipliers,
                                               sc.bn_base_sizes, seeds):
-        points.append(_point(g, ef, lr, bn, s))
+        points.append(SearchPoint(g, ef, lr, bn, s))
     return points
 
 
-def _point(grid_set, epoch_factor, lr_multiplier, bn_base_size, seed) -> dict:
-    return {"grid_set": grid_set, "epoch_factor": epoch_factor, "lr_multiplier": lr_multiplier,
-            "bn_base_size": bn_base_size, "seed": seed}
-
-
-def point_config(base: Config, point: dict) -> tuple[Config, bool]:
-    """The Config one trial trains, and whether it is the baseline."""
-    name = point["grid_set"]
-    mg = dataclasses.replace(base.multigrid, epoch_factor=point["epoch_factor"],
-                             bn_base_size=point["bn_base_size"])
-    custom = base.search.grid_set(name)
-    if custom is not None:
-        mg = custom.multigrid(mg)
-    else:
-        mg = dataclasses.replace(mg, grid_set=name, long_cycle_factors=None,
-                                 short_cycle_factors=None)
-    cfg = dataclasses.replace(
-        base, multigrid=mg,
-        solver=dataclasses.replace(base.solver,
-                                   base_lr=base.solver.base_lr * point["lr_multiplier"]),
-        train=dataclasses.replace(base.train, seed=int(point["seed"])))
-    return cfg, name == "baseline"
-
-
-def predictions(base: Config, point: dict, clips: int) -> dict:
-    """What the schedule of `point` predicts, recorded in the trial's config."""
-    cfg, baseline = point_config(base, point)
-    sched = build_schedule(cfg, clips=clips, baseline=baseline)  # refuses what cannot fit
-    cmp = compare(sched, build_schedule(cfg, clips=clips, baseline=True))
-    return {"predicted_epochs": sched.max_epoch, "predicted_iterations": cmp.cost.iterations,
-            "predicted_compute": cmp.cost.compute,
-            "predicted_speedup": cmp.speedup_compute, "train_clips": clips}
-
-
-def check_points(base: Config, points: list[dict], clips: int) -> list[dict]:
-    """Build every point's schedule now, so a bad point fails before any trial starts."""
+def check_points(base: Config, points: list[SearchPoint], clips: int) -> list[dict]:
+    """Build every point's schedule now, so a bad point fails before any trial starts; each
+    point's dict carries what it predicts (recorded in the trial's config, for pending trials)."""
     out = []
     for p in points:
         try:
-            out.append({**p, **predictions(base, p, clips)})
+            _, prediction = predict(p.apply(base), clips)
         except ConfigError as err:
-            raise ConfigError(f"search point {p}: {err}") from None
+            raise ConfigError(f"search point {p.as_dict()}: {err}") from None
+        out.append({**p.as_dict(), **prediction.as_dict()})
     return out
+
+
+def search_space(cfg: Config, clips: int | None = None) -> dict:
+    """The Tune param space of `cfg.search` (every point validated; `clips`: the training set's
+    size, read from the data when None). Grid and random searches nest each point under
+    "point"; Optuna's space is flat. With `search.algorithm: random`/`optuna` the baseline
+    points are in the search algorithm (`build_tuner`), not in this space."""
+    cfg = with_absolute_paths(cfg)
+    clips = _training_clips(cfg) if clips is None else clips
+    _, space, _ = _search_alg(cfg, check_points(cfg, search_points(cfg), clips))
+    return space
+
+
+def _training_clips(cfg: Config) -> int:
+    from .data import prepare_data
+
+    return prepare_data(cfg)
 
 
 # -- trials ------------------------------------------------------------------------------------
@@ -104,16 +89,36 @@ def trial(config: dict, base: Config) -> None:
 
     from .train.launch import build_trainer
 
-    point = config.get("point", config)
-    cfg, baseline = point_config(base, point)
-    in_process = cfg.train.workers == 0
-    trial_id = ray.tune.get_context().get_trial_id()
-    trainer, _, _ = build_trainer(
-        cfg, baseline=baseline, name=f"train-{trial_id}",
-        storage=join(experiment_path(base), "train_runs"),
+    point = SearchPoint.from_dict(config, default=SearchPoint.of(base))
+    in_process = base.train.workers == 0
+    ctx = ray.tune.get_context()
+    # <train.storage_path>/<this Tune experiment>/train_runs/train-<trial id>: a restored trial
+    # finds its checkpoints there, whoever built the Tuner
+    storage = join(absolute_storage(base.train.storage_path), ctx.get_experiment_name(),
+                   TRIAL_RUNS)
+    trainer = build_trainer(
+        point.apply(base), point=point, name=trial_run_name(ctx.get_trial_id()), storage=storage,
         callbacks=[] if in_process else [TuneReportCallback()], via_tune=in_process,
         driver_start=started)
     trainer.fit()
+
+
+def trainable(cfg: Config):
+    """`cfg`'s Tune function trainable with its resources: one Ray Train run per trial of the
+    point in the trial's config (`search_space(cfg)`, or a space of your own over
+    `contract.POINT_KEYS`; keys it leaves out keep `cfg`'s values). For
+    `tune.Tuner(trainable(cfg), param_space=search_space(cfg), ...)`: Ray must be up (call
+    `mgsearch.raycluster.ensure_ray()` or `ray.init()` first); give the Tuner
+    `RunConfig(storage_path=cfg.train.storage_path)` so the trials' Train runs
+    (`<storage_path>/<experiment>/train_runs/`) sit in its experiment folder. Relative paths in
+    `cfg` are taken from the current directory (trials run elsewhere)."""
+    from ray import tune
+
+    from .train.model import check_imports
+
+    cfg = with_absolute_paths(cfg)
+    check_imports(cfg)
+    return tune.with_resources(tune.with_parameters(trial, base=cfg), trial_resources(cfg))
 
 
 def trial_resources(cfg: Config) -> dict:
@@ -144,9 +149,14 @@ def max_concurrency(cfg: Config, cluster: dict) -> int:
     return min(want, fits) if want else fits
 
 
+def experiment_name(cfg: Config) -> str:
+    """search.name, else the config's name: a folder name under train.storage_path."""
+    return check_name(cfg.search.name or cfg.name, "search.name" if cfg.search.name else "name")
+
+
 def experiment_path(cfg: Config) -> str:
     """`<storage_path>/<search name>`: a local folder or a URI (never built with pathlib)."""
-    return join(absolute_storage(cfg.train.storage_path), cfg.search.name or cfg.name)
+    return join(absolute_storage(cfg.train.storage_path), experiment_name(cfg))
 
 
 # -- the Tuner ---------------------------------------------------------------------------------
@@ -156,7 +166,7 @@ def _search_alg(cfg: Config, points: list[dict]):
     from ray.tune.search import BasicVariantGenerator
 
     sc = cfg.search
-    baseline_points = [p for p in points if p["grid_set"] == "baseline"]
+    baseline_points = [p for p in points if p["grid_set"] == BASELINE]
     if sc.algorithm == "grid":
         from ray import tune
 
@@ -164,7 +174,7 @@ def _search_alg(cfg: Config, points: list[dict]):
     if sc.algorithm == "random":
         from ray import tune
 
-        others = [p for p in points if p["grid_set"] != "baseline"]
+        others = [p for p in points if p["grid_set"] != BASELINE]
         space = {"point": tune.choice(others)}
         alg = BasicVariantGenerator(points_to_evaluate=[{"point": p} for p in baseline_points])
         return alg, space, sc.num_samples + len(baseline_points)
@@ -180,12 +190,12 @@ def _optuna(cfg: Config, points: list[dict], baseline_points: list[dict]):
     from ray import tune
 
     sc = cfg.search
-    keys = ("grid_set", "epoch_factor", "lr_multiplier", "bn_base_size", "seed")
-    others = [p for p in points if p["grid_set"] != "baseline"]
+    keys = POINT_KEYS
+    others = [p for p in points if p["grid_set"] != BASELINE]
     space = {k: tune.choice(sorted({p[k] for p in others}, key=str)) for k in keys}
     start = [{k: p[k] for k in keys} for p in baseline_points]
     if sc.multi_objective:
-        alg = OptunaSearch(metric=[METRIC, "time_total_s"], mode=[MODE, "min"],
+        alg = OptunaSearch(metric=[METRIC, TIME_ATTR], mode=[MODE, "min"],
                            points_to_evaluate=start or None)
     else:
         alg = OptunaSearch(metric=METRIC, mode=MODE, points_to_evaluate=start or None)
@@ -205,31 +215,35 @@ def _scheduler(cfg: Config, own_metric: bool):
     from ray.tune.schedulers import ASHAScheduler
 
     metric = {"metric": METRIC, "mode": MODE} if own_metric else {}
-    return ASHAScheduler(time_attr="time_total_s", grace_period=cfg.search.grace_period_s,
+    return ASHAScheduler(time_attr=TIME_ATTR, grace_period=cfg.search.grace_period_s,
                          reduction_factor=cfg.search.reduction_factor, max_t=10**9, **metric)
 
 
-def build_tuner(cfg: Config, *, clips: int, resume: bool = False, retry_errored: bool = False):
-    """A Tuner for `cfg.search`, new or restored from the experiment folder."""
+def build_tuner(cfg: Config, *, clips: int | None = None, resume: bool = False,
+                retry_errored: bool = False):
+    """A Tuner for `cfg.search`, new or restored from the experiment folder, and that folder.
+    `clips`: the training set's size (None: index the data, building its caches)."""
     from .train.model import check_imports
     from .watch import progress_reporter
 
+    cfg = with_absolute_paths(cfg)
     check_imports(cfg)  # a bad model.name or train.loss: one line, before Ray and any trial
+    path = experiment_path(cfg)
+    if clips is None and not resume:  # index (and cache) the data before Ray takes the cores
+        clips = _training_clips(cfg)
     cluster = ensure_ray()  # first: it sets the environment Ray reads when imported
     from ray import tune
 
     reporter = progress_reporter(cfg)
-    path = experiment_path(cfg)
-    trainable = tune.with_resources(tune.with_parameters(trial, base=cfg), trial_resources(cfg))
     exists = tune.Tuner.can_restore(path)
     if exists and resume:  # resuming a search that never started simply starts it
-        return tune.Tuner.restore(path, trainable=trainable, resume_unfinished=True,
+        return tune.Tuner.restore(path, trainable=trainable(cfg), resume_unfinished=True,
                                   resume_errored=retry_errored, restart_errored=False), path
     if exists:
         raise ConfigError(f"a search already exists at {path}; continue it with --resume, or "
                           f"start another with --set search.name=<new name>")
-    points = check_points(cfg, search_points(cfg), clips)
-    alg, space, num_samples = _search_alg(cfg, points)
+    clips = _training_clips(cfg) if clips is None else clips
+    alg, space, num_samples = _search_alg(cfg, check_points(cfg, search_points(cfg), clips))
     # Optuna holds the metric(s) itself; Tune refuses a metric given twice.
     tune_holds_metric = cfg.search.algorithm in ("grid", "random")
     tune_config = tune.TuneConfig(
@@ -238,19 +252,19 @@ def build_tuner(cfg: Config, *, clips: int, resume: bool = False, retry_errored:
         num_samples=num_samples, time_budget_s=cfg.search.time_budget_s,
         max_concurrent_trials=max_concurrency(cfg, cluster),
         trial_dirname_creator=_trial_dirname)
-    run_config = tune.RunConfig(name=cfg.search.name or cfg.name,
+    run_config = tune.RunConfig(name=experiment_name(cfg),
                                 storage_path=absolute_storage(cfg.train.storage_path), verbose=1,
                                 progress_reporter=reporter)
-    return tune.Tuner(trainable, param_space=space, tune_config=tune_config,
+    return tune.Tuner(trainable(cfg), param_space=space, tune_config=tune_config,
                       run_config=run_config), path
 
 
-def run_search(cfg: Config, *, clips: int, resume: bool = False, retry_errored: bool = False):
-    """Run (or continue) the search; returns Tune's ResultGrid and the experiment folder.
-    Relative paths in `cfg` are taken from the current directory (trials run elsewhere)."""
-    cfg = with_absolute_paths(cfg)
-    tuner, path = build_tuner(cfg, clips=clips, resume=resume, retry_errored=retry_errored)
-    return tuner.fit(), path
+def run_search(cfg: Config, *, clips: int | None = None, resume: bool = False,
+               retry_errored: bool = False):
+    """Run (or continue) the search; returns Tune's `ResultGrid` (its `experiment_path` is the
+    experiment folder). Relative paths in `cfg` are taken from the current directory."""
+    tuner, _ = build_tuner(cfg, clips=clips, resume=resume, retry_errored=retry_errored)
+    return tuner.fit()
 
 
 def summarize(grid) -> str:
@@ -262,6 +276,6 @@ def summarize(grid) -> str:
         top1 = f"{m['val_top1']:.1f}" if "val_top1" in m else "-"
         state = "error" if r.error else "ok"
         rows.append(f"  {p.get('grid_set', '?'):<12} seed {p.get('seed', '?'):<3} "
-                    f"top-1 {top1:>5}%  clock {m.get('time_total_s', 0):7.1f} s  "
+                    f"top-1 {top1:>5}%  clock {m.get(TIME_ATTR, 0):7.1f} s  "
                     f"epochs {m.get('epoch', 0)}/{m.get('max_epoch', '?')}  {state}")
     return "trials:\n" + "\n".join(sorted(rows))

@@ -1,8 +1,8 @@
 """Where results live: a local folder or any URI Ray's storage accepts (`file://`, `s3://`, `gs://`).
 
     root = absolute_storage("results")                  # /abs/path/results
-    run = join("s3://bucket/results", "quickstart", "train_runs")   # s3://bucket/results/...
-    append_line(join(run, "metrics.jsonl"), json.dumps(metrics))
+    run = join("s3://bucket/results", "quickstart", "runs")   # s3://bucket/results/quickstart/runs
+    append_line(join(run, "log.jsonl"), json.dumps(metrics))
     local = local_view("s3://bucket/results/quickstart")   # a local folder to read from
 
 Locations are built as strings, never through `pathlib` on a URI (`Path("s3://b/x")` is
@@ -81,6 +81,23 @@ def read_text(location: str) -> str | None:
         return None
     with fs.open_input_stream(path) as f:
         return f.read().decode()
+
+
+def write_text(location: str, text: str) -> None:
+    """Write a whole (small) text file, creating folders as needed; a local file is replaced
+    atomically (a reader sees the old or the new file)."""
+    local = file_path(location)
+    if local is not None:
+        path = Path(local)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(text)
+        os.replace(tmp, path)
+        return
+    fs, path = _remote(location)
+    fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
+    with fs.open_output_stream(path) as f:
+        f.write(text.encode())
 
 
 def append_line(location: str, line: str) -> None:

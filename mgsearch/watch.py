@@ -13,12 +13,12 @@ import os
 from pathlib import Path
 
 from . import storage
-
 from .train.tblog import TENSORBOARD
 
-# Trial config keys: grid/random searches nest the point under "point", Optuna's are flat.
-POINT_KEYS = {"grid_set": "grid set", "seed": "seed", "epoch_factor": "epoch x",
-              "lr_multiplier": "lr x", "bn_base_size": "bn"}
+# Column labels of the point keys (mgsearch.contract.POINT_KEYS); grid/random searches nest
+# the point under "point", Optuna's are flat.
+POINT_LABELS = {"grid_set": "grid set", "seed": "seed", "epoch_factor": "epoch x",
+                "lr_multiplier": "lr x", "bn_base_size": "bn"}
 METRIC_COLUMNS = {"epoch": "epoch", "max_epoch": "epochs", "val_top1": "val_top1",
                   "train_loss": "loss", "time_total_s": "time_total_s"}
 REPORT_EVERY_S = 10  # a table at most this often (Ray's default: 5 s)
@@ -31,7 +31,7 @@ def parameter_columns(cfg) -> dict[str, str]:
               "bn_base_size": sc.bn_base_sizes}
     keys = ["grid_set", "seed"] + [k for k, values in varied.items() if len(values) > 1]
     prefix = "" if sc.algorithm == "optuna" else "point/"
-    return {prefix + k: POINT_KEYS[k] for k in keys}
+    return {prefix + k: POINT_LABELS[k] for k in keys}
 
 
 def progress_reporter(cfg):

@@ -8,6 +8,7 @@ import warnings
 import pytest
 
 from mgsearch.config import load_config
+from mgsearch.contract import baseline_of
 from mgsearch.cost import schedule_cost
 from mgsearch.errors import ConfigError
 from mgsearch.schedule import build_schedule
@@ -98,13 +99,13 @@ def test_iteration_granularity_needs_the_clips():
 
 def test_points_are_the_same_fractions_for_every_schedule():
     cfg = engine("wu2020")
-    for sched in (build_schedule(cfg, clips=4000), build_schedule(cfg, clips=4000, baseline=True)):
+    for sched in (build_schedule(cfg, clips=4000), build_schedule(baseline_of(cfg), clips=4000)):
         pts = sched.points
         assert len(pts) == 24 and pts[-1].iteration == sched.iterations
         assert [p.budget_fraction for p in pts] == [k / 24 for k in range(1, 25)]
         assert [p.index for p in pts if p.evaluate] == list(range(2, 25, 2))
         assert [p.index for p in pts if p.checkpoint] == list(range(2, 25, 2))
-    base = build_schedule(cfg, clips=4000, baseline=True)
+    base = build_schedule(baseline_of(cfg), clips=4000)
     # The baseline's iterations all cost one baseline iteration: point k at ceil(k*3000/24).
     assert [p.iteration for p in base.points] == [125 * k for k in range(1, 25)]
 
@@ -112,7 +113,7 @@ def test_points_are_the_same_fractions_for_every_schedule():
 def test_epoch_points_with_eval_points_0():
     cfg = make_config({"solver": {"steps": [0, 8, 12], "max_epoch": 16},
                        "multigrid": {"granularity": "epoch"}, "train": {"eval_points": 0}})
-    base = build_schedule(cfg, clips=1000, baseline=True)
+    base = build_schedule(baseline_of(cfg), clips=1000)
     assert [p.iteration for p in base.points] == [125 * e for e in range(1, 17)]
     assert all(p.evaluate for p in base.points)  # eval_period 1
     with pytest.raises(ConfigError, match="needs multigrid.granularity: epoch"):

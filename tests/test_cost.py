@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from mgsearch.contract import baseline_of
 from mgsearch.cost import compare, schedule_cost
 from mgsearch.schedule import build_schedule
 
@@ -13,7 +14,7 @@ from .conftest import make_config
 def test_baseline_iterations_and_compute_unit():
     cfg = make_config({"shape": {"batch": 8}, "solver": {"steps": [0, 8, 12], "max_epoch": 16},
                        "train": {"workers": 2}})
-    base = schedule_cost(build_schedule(cfg, baseline=True), clips=1001)
+    base = schedule_cost(build_schedule(baseline_of(cfg)), clips=1001)
     # 1001 clips -> 500 per worker -> 125 batches of 4 per epoch, 16 epochs.
     assert base.iterations == 125 * 16
     assert base.compute == pytest.approx(base.iterations)
@@ -49,7 +50,7 @@ def test_short_cycle_iterations_under_iteration_granularity():
 
 def test_wu2020_predicts_a_speedup_on_quickstart_shape():
     cfg = make_config({"solver": {"steps": [0, 8, 12], "max_epoch": 16}})
-    cmp = compare(build_schedule(cfg, clips=1000), build_schedule(cfg, clips=1000, baseline=True))
+    cmp = compare(build_schedule(cfg, clips=1000), build_schedule(baseline_of(cfg), clips=1000))
     # Multigrid trains 1.5x the epochs on far fewer iterations; every iteration costs about
     # one baseline iteration, so both speed-ups are close and well above 2.
     assert cmp.speedup_iterations > 2.5
@@ -59,7 +60,7 @@ def test_wu2020_predicts_a_speedup_on_quickstart_shape():
 def test_zero_clips_refused():
     cfg = make_config()
     with pytest.raises(ValueError, match="clips = 0"):
-        schedule_cost(build_schedule(cfg, baseline=True), 0)
+        schedule_cost(build_schedule(baseline_of(cfg)), 0)
 
 
 def test_a_stage_whose_batch_exceeds_the_data_is_refused_before_training():
@@ -71,4 +72,4 @@ def test_a_stage_whose_batch_exceeds_the_data_is_refused_before_training():
                        "multigrid": {"granularity": "epoch"}})
     with pytest.raises(ConfigError, match=r"needs batches of \[64, 32, 32\] clips but the training set has 52"):
         check_fits(build_schedule(cfg), 52)
-    check_fits(build_schedule(cfg, baseline=True), 52)  # the baseline's 4 clips fit
+    check_fits(build_schedule(baseline_of(cfg)), 52)  # the baseline's 4 clips fit

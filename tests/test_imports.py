@@ -114,13 +114,13 @@ def test_the_default_loss_keeps_the_config_hash():
     import json
 
     from mgsearch.configtypes import to_dict
-    from mgsearch.train.checkpoint import config_hash
+    from mgsearch.contract import config_hash
 
     cfg = make_config({})
     data = to_dict(cfg)
     data.pop("name")
     del data["train"]["storage_path"], data["train"]["loss"]  # the fields the hash had before
     blob = json.dumps({"config": data, "baseline": False}, sort_keys=True)
-    assert config_hash(cfg, False) == hashlib.sha256(blob.encode()).hexdigest()[:16]
-    assert config_hash(cfg, False) != config_hash(
-        make_config({}, f"train.loss={MOD}:smoothed_ce_plus_100"), False)
+    assert config_hash(cfg) == hashlib.sha256(blob.encode()).hexdigest()[:16]
+    assert config_hash(cfg) != config_hash(
+        make_config({}, f"train.loss={MOD}:smoothed_ce_plus_100"))

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from mgsearch.contract import baseline_of
 from mgsearch.errors import ConfigError
 
 from .conftest import make_config
@@ -36,7 +37,7 @@ def test_two_workers_train_the_users_model_with_the_users_loss(ray_local, tiny_d
                         report_points=2, eval_points=1, checkpoint_points=1,
                         precise_bn_clips=0)
     cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, name=MODEL))
-    result = run_training(cfg, baseline=True)
+    result = run_training(baseline_of(cfg))
     rows = reports(result.run_dir)
     assert rows and rows[-1]["point"] == rows[-1]["points"]
     assert all(100 < r["train_loss"] < 103 for r in rows)  # the offset loss ran in the workers
@@ -65,7 +66,8 @@ def search_cfg(tiny_dataset, tmp_path, model: str, **search):
 def test_a_search_of_two_trials_trains_the_users_model(ray_local, tiny_dataset, tmp_path):
     from mgsearch.search import run_search
 
-    grid, path = run_search(search_cfg(tiny_dataset, tmp_path, MODEL), clips=52)
+    grid = run_search(search_cfg(tiny_dataset, tmp_path, MODEL), clips=52)
+    path = grid.experiment_path
     assert len(grid) == 2 and not grid.errors  # short_only and the baseline
     runs = sorted(Path(path, "train_runs").glob("train-*/metrics.jsonl"))
     assert len(runs) == 2

@@ -7,13 +7,13 @@ import math
 import pytest
 
 from mgsearch.config import load_config
+from mgsearch.contract import baseline_of
 from mgsearch.errors import ConfigError
 from mgsearch.lr_policy import lr_summary
 from mgsearch.lr_view import lr_rows
 from mgsearch.schedule import build_schedule
 
 from .conftest import ENGINE_CONFIG, make_config
-
 
 # The engine config's shapes with the solver's own policy and gamma**k steps (its multigrid
 # policy and relative steps are what the tests below vary).
@@ -61,7 +61,7 @@ def test_cosine_per_cycle_needs_iterations_for_epoch_lookups():
     cfg = make_config({"solver": {"policy": "cosine_per_cycle"},
                        "multigrid": {"granularity": "epoch"}})
     with pytest.raises(ValueError, match="cosine_per_cycle' is defined per iteration"):
-        build_schedule(cfg, baseline=True).lr_at(1.0)
+        build_schedule(baseline_of(cfg)).lr_at(1.0)
 
 
 def test_bad_policy_is_one_line():

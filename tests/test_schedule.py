@@ -9,6 +9,7 @@ import warnings
 
 import pytest
 
+from mgsearch.contract import baseline_of
 from mgsearch.errors import ConfigError
 from mgsearch.schedule import batches_per_epoch, build_schedule
 
@@ -122,7 +123,7 @@ def test_short_cycle_only_scales_steps_with_truncation():
 
 def test_baseline_is_the_same_type_with_one_shape():
     cfg = make_config(KINETICS_R50)
-    base = build_schedule(cfg, baseline=True)
+    base = build_schedule(baseline_of(cfg))
     assert base.kind == "baseline" and base.max_epoch == 239
     assert {s.shape for s in base.stages} == {(1, 32, 224)}
     assert [len(s.grids) for s in base.stages] == [1, 1, 1, 1]
@@ -133,7 +134,7 @@ def test_baseline_is_the_same_type_with_one_shape():
 
 def test_baseline_eval_period():
     cfg = make_config({**KINETICS_R50, "train": {"workers": 8, "eval_period": 10}})
-    base = build_schedule(cfg, baseline=True)
+    base = build_schedule(baseline_of(cfg))
     assert base.eval_epochs[:2] == (10, 20) and base.eval_epochs[-1] == 239
 
 
@@ -198,7 +199,7 @@ def test_multigrid_lr_policy_leaves_the_baseline_on_the_solver_policy():
                                   "lrs": [1.0, 1.0, 0.1], "base_lr": 0.1},
                        "multigrid": {"lr_policy": "steps", "lr_scaling": "none"}})
     mg = build_schedule(cfg, clips=4000)
-    base = build_schedule(cfg, clips=4000, baseline=True)
+    base = build_schedule(baseline_of(cfg), clips=4000)
     assert (mg.policy, base.policy) == ("steps", "cosine")
     # Relative steps [1, 1, 0.1]: constant through both long cycles, the fine-tuning phase's
     # first half at the previous rate and its second at 0.1 (the paper's split).

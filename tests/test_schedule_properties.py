@@ -7,6 +7,7 @@ import warnings
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mgsearch.contract import baseline_of
 from mgsearch.cost import schedule_cost
 from mgsearch.schedule import batches_per_epoch, build_schedule
 
@@ -124,7 +125,7 @@ def test_cost_is_consistent(cfg, clips):
         assert sc.grid_iterations == tuple(stage.epochs * -(-(per_epoch - g) // k)
                                            for g in range(k))
         assert sc.clips <= stage.epochs * per_worker * cfg.train.workers
-    base = schedule_cost(build(cfg, baseline=True), clips)
+    base = schedule_cost(build(baseline_of(cfg)), clips)
     assert base.compute == base.iterations  # a baseline iteration is the unit
 
 

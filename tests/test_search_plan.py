@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from mgsearch.config import load_config
+from mgsearch.contract import SearchPoint
 from mgsearch.errors import ConfigError
-from mgsearch.search import check_points, max_concurrency, point_config, search_points, trial_resources
+from mgsearch.search import check_points, max_concurrency, search_points, trial_resources
 
 from .conftest import ROOT, make_config
 
@@ -17,10 +18,10 @@ def test_points_cross_every_value_and_add_the_baseline_per_seed():
     cfg = make_config({**BASE, "search": {"grid_sets": ["wu2020", "long_only"], "repeats": 3,
                                           "epoch_factors": [1.5, 2.0]}})
     points = search_points(cfg)
-    base = [p for p in points if p["grid_set"] == "baseline"]
-    assert [p["seed"] for p in base] == [0, 1, 2]
+    base = [p for p in points if p.is_baseline]
+    assert [p.seed for p in base] == [0, 1, 2]
     assert len(points) == 3 + 2 * 2 * 3
-    assert {(p["grid_set"], p["epoch_factor"]) for p in points if p["grid_set"] != "baseline"} == {
+    assert {(p.grid_set, p.epoch_factor) for p in points if not p.is_baseline} == {
         ("wu2020", 1.5), ("wu2020", 2.0), ("long_only", 1.5), ("long_only", 2.0)}
 
 
@@ -28,27 +29,27 @@ def test_the_quickstart_plans_6_trials_run_one_at_a_time():
     # experiments/quickstart.yaml's search: section (its header: "the search (6 trials)").
     cfg = load_config(ROOT / "experiments" / "quickstart.yaml")
     points = search_points(cfg)
-    assert [(p["grid_set"], p["seed"]) for p in points] == [
+    assert [(p.grid_set, p.seed) for p in points] == [
         (g, s) for g in ("baseline", "wu2020") for s in (0, 1, 2)]
     # One trial at a time even where more would fit: every clock measured under the same load.
     assert max_concurrency(cfg, {"CPU": 16.0}) == 1
 
 
-def test_point_config_applies_grid_set_lr_seed_and_custom_sets():
+def test_a_point_applies_grid_set_lr_seed_and_custom_sets():
     cfg = make_config({**BASE, "search": {
         "grid_sets": ["mine"], "custom": [{"name": "mine", "long_cycle_factors": [[0.5, 0.5], [1, 1]]}]}})
-    point = {"grid_set": "mine", "epoch_factor": 2.0, "lr_multiplier": 0.5, "bn_base_size": 4,
-             "seed": 7}
-    trial_cfg, baseline = point_config(cfg, point)
-    assert not baseline
+    point = SearchPoint("mine", epoch_factor=2.0, lr_multiplier=0.5, bn_base_size=4, seed=7)
+    trial_cfg = point.apply(cfg)
+    assert not point.is_baseline
     assert trial_cfg.multigrid.grid_set == "custom"
     assert trial_cfg.multigrid.long_cycle_factors == ((0.5, 0.5), (1, 1))
     assert trial_cfg.multigrid.epoch_factor == 2.0 and trial_cfg.multigrid.bn_base_size == 4
     assert trial_cfg.solver.base_lr == pytest.approx(cfg.solver.base_lr * 0.5)
     assert trial_cfg.train.seed == 7
     assert cfg.train.seed == 0  # the base config is untouched
-    _, is_base = point_config(cfg, {**point, "grid_set": "baseline"})
-    assert is_base
+    baseline = SearchPoint("baseline", seed=7).apply(trial_cfg)  # from a custom set's config
+    assert baseline.multigrid.grid_set == "baseline"
+    assert baseline.multigrid.long_cycle_factors is None
 
 
 def test_every_point_is_checked_and_annotated_before_trials():

@@ -108,13 +108,14 @@ def test_a_search_on_file_uri_storage_is_reported(ray_local, tmp_path, tiny_data
     reads it."""
     from mgsearch.cli import main
     from mgsearch.config import load_config
-    from mgsearch.search import run_search
+    from mgsearch.search import experiment_path, run_search
 
     cfg_path = write_config(tmp_path, tiny_dataset)
     uri = (tmp_path / "uri results").as_uri()  # file:///...uri%20results
     cfg = load_config(cfg_path, [f"train.storage_path={uri}", "search.grid_sets=[two_stage]",
                                  "search.baseline=false"])
-    grid, path = run_search(cfg, clips=52)
+    grid = run_search(cfg, clips=52)
+    path = experiment_path(cfg)  # what `mgsearch search` prints (Tune's experiment_path is local)
     assert path == uri + "/tinysearch" and not grid.errors
     runs = list((tmp_path / "uri results" / "tinysearch" / "train_runs").glob(
         "train-*/metrics.jsonl"))

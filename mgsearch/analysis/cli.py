@@ -1,8 +1,9 @@
-"""`mgsearch report EXPERIMENT_DIR [--out DIR] [--delta PT] [--config CONFIG]`."""
+"""`mgsearch report EXPERIMENT_DIR [--out DIR] [--delta PT]`."""
 
 from __future__ import annotations
 
 import argparse
+
 from ..errors import ConfigError
 from ..storage import local_view
 
@@ -17,7 +18,7 @@ def _report(args: argparse.Namespace) -> int:
     if args.delta is not None and not args.delta >= 0:
         raise ConfigError(f"--delta {args.delta}: give accuracy points >= 0 below the "
                           f"baseline, e.g. --delta 1.0")
-    paths = write_report(folder, args.out, delta=args.delta, config=args.config)
+    paths = write_report(folder, args.out, delta=args.delta)
     summary = next(p for p in paths if p.name == "summary.md")
     print(summary.read_text().split("\n## Figures")[0].rstrip())
     print(f"\n[mgsearch] report: {summary.parent} ({len(paths)} files)")
@@ -37,7 +38,4 @@ def register(sub) -> None:
                    help="non-inferiority margin, top-1 points below the baseline's mean final "
                         "accuracy that still count as matched (default: the search.delta the "
                         "trials recorded, else 1.0)")
-    p.add_argument("--config", metavar="CONFIG",
-                   help="the search's YAML: draw schedule timelines from it (default: from the "
-                        "shapes and LRs the trials reported)")
     p.set_defaults(func=_report)

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..contract import CONFIG_KEYS
 from ..schedule import Schedule
-from .load import CONFIG_KEYS
 from .stats import mean_ci
 from .yardstick import MIN_SEEDS
 

@@ -6,7 +6,8 @@
     exp = experiment_from_result_grid(grid)        # the same from what run_search returned
 
 What is read, per trial: Tune's `result.json` (JSON lines; `progress.csv` when it is missing) and
-the training's own `train_runs/train-<trial_id>/metrics.jsonl`, whichever holds more epochs.
+the training's own `metrics.jsonl` in its Train run folder (mgsearch.contract names both),
+whichever holds more points, and the run's `trial.json` (its point, Config and prediction).
 A folder with only `metrics.jsonl` files (`mgsearch train` runs) gives one trial per run.
 Trials are found by their files, never by folder names. A search may still be running: a
 half-written last line, an empty file or a trial without reports is skipped, not an error.
@@ -18,6 +19,7 @@ baseline-equivalent clips, the same for every schedule); reports written before 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -26,32 +28,21 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..contract import (CONFIG_KEYS, METRICS_FILE, POINT_KEYS, PREDICTED_KEYS, REPORT_KEYS,
+                        TRIAL_FILE, trial_id_of_run, trial_run_name)
 from ..errors import ConfigError
 from ..storage import local_view
 
-CONFIG_KEYS = ("grid_set", "epoch_factor", "lr_multiplier", "bn_base_size")
-POINT_KEYS = CONFIG_KEYS + ("seed",)
-PREDICTED_KEYS = ("predicted_epochs", "predicted_iterations", "predicted_compute",
-                  "predicted_speedup", "train_clips")
-# What one training report holds (mgsearch.train.loop), in the order the frame shows it.
-REPORT_KEYS = (
-    "point", "points", "epoch", "max_epoch", "stage", "phase", "shape_t", "shape_s",
-    "global_batch", "lr", "train_loss", "clips_per_s", "iterations_chunk",
-    "val_top1", "val_top5", "val_loss", "val_clips",
-    "val_subset",  # True: that evaluation ran on the fixed validation subset (absent: False)
-    "time_total_s", "time_train_s", "time_eval_s", "time_data_wait_s", "time_other_s",
-    "clips_seen", "iterations", "equivalent_clips", "budget_fraction",
-    "baseline_budget_fraction", "train_gflops",
-    # seconds of one fixed reference training step, timed at the trial's start and end
-    "ref_step_start_s", "ref_step_end_s",
-    "num_classes", "delta",  # from the trial's config: chance level, non-inferiority margin
-)
-REPORT_COLUMNS = ("trial_id", "kind") + POINT_KEYS + PREDICTED_KEYS + REPORT_KEYS + ("source",)
-_TEXT_COLUMNS = {"trial_id", "kind", "grid_set", "phase", "source"}
+__all__ = ["CONFIG_KEYS", "POINT_KEYS", "PREDICTED_KEYS", "REPORT_COLUMNS", "Experiment",
+           "load_experiment", "experiment_from_result_grid", "reports_from_result_grid",
+           "tidy_reports", "empty_reports"]
+
+# What one training report holds, in the order the frame shows it (mgsearch.contract).
+REPORT_COLUMNS = (("trial_id", "kind") + POINT_KEYS + PREDICTED_KEYS
+                  + tuple(k for k in REPORT_KEYS if k != "kind") + ("source",))
+_TEXT_COLUMNS = {"trial_id", "kind", "grid_set", "phase", "source", "precision", "node_id"}
 _BOOL_COLUMNS = {"val_subset"}
 _TRIAL_ID = re.compile(r"[0-9a-f]{5}_\d{5}")  # Tune's trial ids: <experiment hex>_<counter>
-RUN_PREFIX = "train-"  # mgsearch.search names a trial's Train run train-<trial_id>
-METRICS_FILE = "metrics.jsonl"
 
 
 @dataclass(frozen=True)
@@ -59,6 +50,9 @@ class Experiment:
     path: str
     reports: pd.DataFrame  # one row per trial per reported epoch (REPORT_COLUMNS)
     trials: pd.DataFrame  # one row per trial found: trial_id, point keys, status, folder
+    # trial_id -> what its run recorded at its start (mgsearch.contract.TRIAL_FILE: its point,
+    # Config and prediction), for the trials whose run folder holds one
+    records: dict = dataclasses.field(default_factory=dict)
 
 
 def load_experiment(path: str | Path) -> Experiment:
@@ -73,15 +67,16 @@ def load_experiment(path: str | Path) -> Experiment:
                           f"`mgsearch search` printed (<storage_path>/<search name>)")
     states = _tune_states(root)
     runs = {p.parent.name: p.parent for p in sorted(root.rglob(METRICS_FILE))}
-    trial_frames, found, used_runs = [], [], set()
+    trial_frames, found, used_runs, records = [], [], set(), {}
     for folder in _tune_trial_folders(root):
         params = _read_params(folder)
         rows = _read_jsonl(folder / "result.json") or _read_csv(folder / "progress.csv")
         trial_id = _trial_id(folder, rows, states)
-        run = runs.get(RUN_PREFIX + trial_id)
+        run = runs.get(trial_run_name(trial_id))
         run_rows = _read_jsonl(run / METRICS_FILE) if run else []
         if run is not None:
             used_runs.add(run)
+            records.update(_record(trial_id, run))
         if _last_point(run_rows) > _last_point(rows):  # the training wrote ahead of Tune
             rows, source = run_rows, METRICS_FILE
         else:
@@ -93,14 +88,17 @@ def load_experiment(path: str | Path) -> Experiment:
         if run in used_runs:
             continue
         rows = _read_jsonl(run / METRICS_FILE)
-        found.append(_trial_row(name, {}, rows, None, run))
-        trial_frames.append(tidy_reports(rows, {}, name, METRICS_FILE))
+        trial_id = trial_id_of_run(name) or name
+        records.update(_record(trial_id, run))
+        found.append(_trial_row(trial_id, {}, rows, None, run))
+        trial_frames.append(tidy_reports(rows, {}, trial_id, METRICS_FILE))
     if not found:
         raise ConfigError(f"no trials in {root}: it holds no result.json, params.json or "
                           f"{METRICS_FILE}; pass an experiment folder written by `mgsearch search` "
                           f"or a run folder of `mgsearch train`")
     reports = pd.concat(trial_frames, ignore_index=True) if trial_frames else empty_reports()
-    return Experiment(str(root), _typed(reports), _typed(pd.DataFrame(found), ("status", "folder")))
+    return Experiment(str(root), _typed(reports), _typed(pd.DataFrame(found), ("status", "folder")),
+                      records)
 
 
 def experiment_from_result_grid(grid) -> Experiment:
@@ -180,6 +178,15 @@ def _read_jsonl(path: Path) -> list[dict]:
         if isinstance(row, dict):
             rows.append(row)
     return rows
+
+
+def _record(trial_id: str, run: Path) -> dict:
+    """{trial_id: the run's TRIAL_FILE} when it has a readable one, else {}."""
+    try:
+        record = json.loads((run / TRIAL_FILE).read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}
+    return {trial_id: record} if isinstance(record, dict) else {}
 
 
 def _read_csv(path: Path) -> list[dict]:

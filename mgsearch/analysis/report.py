@@ -1,7 +1,7 @@
 """The report of one experiment: every table, a pasteable Markdown summary, and the figures.
 
     a = analyze("results/quickstart")                  # tables only, nothing written
-    paths = write_report("results/quickstart", out="report", config="experiments/quickstart.yaml")
+    paths = write_report("results/quickstart", out="report")
 
 Works on a search that is still running: numbers are then provisional and the summary says so.
 """
@@ -9,17 +9,16 @@ Works on a search that is still running: numbers are then provisional and the su
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from ..errors import ConfigError
+from ..contract import CONFIG_KEYS, schedule_from_record
 from .fairness import clock_line, reference_clock
 from .figures import (curves_info, observed_timeline_info, one_trial_per_config, pareto_info,
                       recorded_classes, throughput_info, timeline_info)
-from .load import CONFIG_KEYS, Experiment, load_experiment
+from .load import Experiment, load_experiment
 from .render import render_curves, render_pareto, render_throughput, render_timeline, save_figure
 from .speedup import (BOOTSTRAP_RESAMPLES, NOT_REACHED, NOT_YET, REACHED, BaselineTarget,
                       baseline_target, matched_accuracy)
@@ -148,11 +147,9 @@ def _validation_line(v: ValidationSize) -> str:
 
 
 def write_report(experiment: str | Path | Experiment, out: str | Path | None = None, *,
-                 delta: float | None = None, config: str | Path | None = None,
-                 ) -> list[Path]:
+                 delta: float | None = None) -> list[Path]:
     """Write summary.csv, trials.csv, summary.md and figures/ into `out` (default:
-    <experiment>/report). `config`: the search's YAML, for timelines from the schedules
-    themselves; without it they are drawn from what the trials reported. `delta`: as `analyze`."""
+    <experiment>/report). `delta`: as `analyze`."""
     a = analyze(experiment, delta)
     out = Path(out) if out is not None else Path(a.experiment.path) / "report"
     out.mkdir(parents=True, exist_ok=True)
@@ -167,7 +164,7 @@ def write_report(experiment: str | Path | Experiment, out: str | Path | None = N
                          "accuracy_vs_time")
     paths += save_figure(render_pareto(pareto_info(a.configs, classes)), figs, "pareto")
     paths += save_figure(render_throughput(throughput_info(reports, a.trials)), figs, "throughput")
-    for label, info in timelines(a, config).items():
+    for label, info in timelines(a).items():
         paths += save_figure(render_timeline(info), figs, f"timeline_{label}")
     md = summary_markdown(a) + "\n## Figures\n\n" + "\n".join(
         f"![{p.stem}](figures/{p.name})" for p in paths if p.suffix == ".png") + "\n"
@@ -175,38 +172,16 @@ def write_report(experiment: str | Path | Experiment, out: str | Path | None = N
     return paths
 
 
-def timelines(a: Analysis, config: str | Path | None = None) -> dict:
-    """label -> TimelineInfo per configuration: from its Schedule when the search config is
-    given and the trial's point is known, else from one trial's reports."""
-    from ..config import load_config
-
-    base = load_config(str(config)) if config is not None else None
+def timelines(a: Analysis) -> dict:
+    """label -> TimelineInfo per configuration: from the Schedule one of its trials recorded
+    (mgsearch.contract.TRIAL_FILE, rebuilt), else from what that trial reported."""
     out = {}
-    by_id = a.trials.set_index("trial_id")
     for label, trial_id in one_trial_per_config(a.trials).items():
-        point = {k: by_id.at[trial_id, k] for k in CONFIG_KEYS + ("seed", "train_clips")}
-        schedule = _schedule(base, point) if base is not None else None
+        record = a.experiment.records.get(trial_id)
+        schedule = schedule_from_record(record) if record is not None else None
         out[label] = (timeline_info(schedule, title=label) if schedule is not None
                       else observed_timeline_info(a.experiment.reports, trial_id, title=label))
     return out
-
-
-def _schedule(base, point: dict):
-    from ..schedule import build_schedule
-    from ..search import point_config
-
-    if any(isinstance(v, float) and math.isnan(v) for v in point.values()):
-        return None  # a bare `mgsearch train` run: its point is not recorded
-    point = {k: (int(v) if k in ("bn_base_size", "seed", "train_clips") else v)
-             for k, v in point.items()}
-    cfg, baseline = point_config(base, point)
-    with warnings.catch_warnings():  # dropped zero-length stages were reported at search time
-        warnings.simplefilter("ignore")
-        # the trial's own training-set size: its iterations depend on it
-        try:
-            return build_schedule(cfg, clips=point["train_clips"], baseline=baseline)
-        except ConfigError:  # results of another engine version: draw what they reported
-            return None
 
 
 def _verdict(r) -> str:

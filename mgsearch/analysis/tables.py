@@ -16,7 +16,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from .load import CONFIG_KEYS, POINT_KEYS, PREDICTED_KEYS
+from ..contract import CONFIG_KEYS, POINT_KEYS, PREDICTED_KEYS
 from .stats import mean_ci
 
 STOPPED = ("TERMINATED", "ERROR")  # Tune statuses of a trial that will not report again

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .load import CONFIG_KEYS
+from ..contract import CONFIG_KEYS
 from .stats import DiffCI, welch_ci
 
 DEFAULT_DELTA = 1.0  # accuracy points; the config's search.delta default

@@ -7,7 +7,7 @@ pulling in torch or PyAV.
 
 from __future__ import annotations
 
-import importlib
+from ..lazy import lazy_attributes
 
 _WHERE = {
     "DatasetConfig": "config", "FORMATS": "config",
@@ -29,13 +29,4 @@ _WHERE = {
 __all__ = sorted(_WHERE)
 
 
-def __getattr__(name: str):
-    if name not in _WHERE:
-        raise AttributeError(f"module 'mgsearch.data' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_attributes(__name__, _WHERE, __all__)

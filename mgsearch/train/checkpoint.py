@@ -9,29 +9,18 @@ the pass over the data, the clip offset in it and the short-cycle phase from it.
 
 from __future__ import annotations
 
-import hashlib
 import json
+import os
 import random
+import shutil
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ..configtypes import to_dict
 from ..errors import ConfigError
 
 STATE, META = "state.pt", "meta.json"
-
-
-def config_hash(cfg, baseline: bool) -> str:
-    """Hash of what decides the training trajectory (the name and where results go excluded)."""
-    data = to_dict(cfg)
-    data.pop("name", None)
-    data.get("train", {}).pop("storage_path", None)
-    if data.get("train", {}).get("loss", 0) is None:  # the default: the hash configs had before
-        data["train"].pop("loss")
-    blob = json.dumps({"config": data, "baseline": baseline}, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 def rng_state() -> dict:
@@ -74,3 +63,45 @@ def load(folder: str | Path, cfg_hash: str) -> dict:
             f"checkpoint {folder} was written for config hash {meta['config_hash']}, this run's is "
             f"{cfg_hash}; resume with the config that wrote it or start a new run name")
     return torch.load(folder / STATE, map_location="cpu", weights_only=True)
+
+
+def saved_in(run_dir: str | Path) -> list[Path]:
+    """The checkpoint folders a run folder holds (Ray Train's `checkpoint_*`, each with our
+    meta.json and state.pt), newest iteration first: what a new driver resumes from when Ray
+    hands it none (Ray Train's in-process mode does not restore a run by its name)."""
+    found = []
+    for meta in Path(run_dir).glob(f"*/{META}"):
+        try:
+            iteration = int(json.loads(meta.read_text())["iteration"])
+        except (OSError, ValueError, KeyError, TypeError):  # a copy cut short by a kill
+            continue
+        if (meta.parent / STATE).is_file():
+            found.append((iteration, meta.parent))
+    return [folder for _, folder in sorted(found, key=lambda f: (-f[0], str(f[1])))]
+
+
+def load_latest(run_dir: str | Path, cfg_hash: str) -> tuple[Path, dict] | None:
+    """(folder, state) of the newest readable checkpoint in `run_dir`, or None; one written for
+    another config is refused (ConfigError) as by `load`."""
+    for folder in saved_in(run_dir):
+        try:
+            return folder, load(folder, cfg_hash)
+        except (OSError, RuntimeError, EOFError):  # a state.pt cut short: take the one before
+            continue
+    return None
+
+
+def save_into_run(run_dir: str | Path, keep: int = 2, **state) -> Path:
+    """`save` straight into a local run folder as `checkpoint_<iteration>` (written beside it,
+    then renamed: a kill leaves the previous ones whole), keeping the newest `keep`. For runs
+    whose checkpoints Ray does not persist (Ray Train's in-process mode keeps none)."""
+    run_dir = Path(run_dir)
+    final = run_dir / f"checkpoint_{int(state['iteration']):08d}"
+    tmp = run_dir / f".{final.name}.{os.getpid()}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    save(tmp, **state)
+    shutil.rmtree(final, ignore_errors=True)
+    os.replace(tmp, final)
+    for old in saved_in(run_dir)[keep:]:
+        shutil.rmtree(old, ignore_errors=True)
+    return final

@@ -11,14 +11,17 @@ from ..errors import ConfigError
 
 def _train(args: argparse.Namespace) -> int:
     from ..config import load_config
+    from ..contract import baseline_of
     from .launch import run_training
 
     overrides = list(args.overrides)
     if args.workers is not None:
         overrides.append(f"train.workers={args.workers}")
     cfg = load_config(args.config, overrides)
+    if args.baseline:
+        cfg = baseline_of(cfg)
     try:
-        result = run_training(cfg, baseline=args.baseline, name=args.name)
+        result = run_training(cfg, name=args.name)
     except Exception as err:  # Ray wraps worker errors; show the cause, not Ray's traceback
         if isinstance(err, ConfigError):
             raise
@@ -27,7 +30,7 @@ def _train(args: argparse.Namespace) -> int:
         return 1
     m = result.metrics
     top1 = f"{m['val_top1']:.1f}%" if "val_top1" in m else "n/a"
-    print(f"[mgsearch] done: {'baseline' if args.baseline else cfg.multigrid.grid_set}, "
+    print(f"[mgsearch] done: {cfg.multigrid.grid_set}, "
           f"{m.get('epoch', 0)} epochs, val top-1 {top1}, top-5 "
           f"{m.get('val_top5', float('nan')):.1f}%, training clock {m.get('time_total_s', 0):.1f} s "
           f"(wall {result.wall_s:.1f} s)")
@@ -40,7 +43,10 @@ def register(sub) -> None:
                        description="Train CONFIG's model on its schedule with Ray Train, on the "
                                    "cluster in RAY_ADDRESS or a local Ray started in-process.")
     add_config_args(p)
-    p.add_argument("--baseline", action="store_true", help="train the fixed-shape baseline")
+    p.add_argument("--baseline", action="store_true", help="train the fixed-shape baseline (the same as --set "
+                   "multigrid.grid_set=baseline)")
     p.add_argument("--workers", type=int, help="data-parallel workers (0: in-process)")
-    p.add_argument("--name", help="run name (default: <config>-<grid set>-s<seed>-<time>)")
+    p.add_argument("--name", help="run name, a folder under train.storage_path (default: "
+                   "<config>-<grid set>-s<seed>-<config hash>: the same config continues the "
+                   "same run)")
     p.set_defaults(func=_train)

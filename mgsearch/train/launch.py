@@ -1,21 +1,27 @@
 """Run one training (multigrid or baseline) as a Ray Train `TorchTrainer`.
 
-    result = run_training(cfg)                   # the config's grid set
-    result = run_training(cfg, baseline=True)    # the fixed-shape baseline, same loop
+    result = run_training(cfg)                                   # the config's grid set
+    result = run_training(contract.baseline_of(cfg))             # its fixed-shape baseline
 
 Single process: `workers: 0` (Ray Train's in-process mode). Distributed: `workers: N` gloo
-workers on CPU, or NCCL with `use_gpu: true`. Each report's rank-0 metrics are appended to
+workers on CPU, or NCCL with `use_gpu: true`. A run is named by its config
+(`mgsearch.contract.run_name`): running the same config again continues that run from its last
+checkpoint (a finished run is not trained again). Each report's rank-0 metrics are appended to
 `<storage_path>/<run name>/metrics.jsonl` (a local folder or a URI), in-process runs included.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 
+from .. import storage
+from ..contract import METRICS_FILE, SearchPoint, check_name, run_name
 from ..raycluster import ensure_ray
 from ..storage import absolute_storage, join
-from .loop import METRICS_FILE, train_loop_per_worker
+from . import checkpoint as ckpt
+from .loop import train_loop_per_worker
 
 
 @dataclass(frozen=True)
@@ -26,16 +32,13 @@ class TrainResult:
     checkpoint: str | None
 
 
-def run_name(cfg, baseline: bool) -> str:
-    what = "baseline" if baseline else cfg.multigrid.grid_set
-    return f"{cfg.name}-{what}-s{cfg.train.seed}-{time.strftime('%Y%m%d-%H%M%S')}"
-
-
-def build_trainer(cfg, *, baseline: bool = False, name: str | None = None,
+def build_trainer(cfg, *, point: SearchPoint | None = None, name: str | None = None,
                   storage: str | None = None, callbacks: list | None = None,
                   via_tune: bool = False, driver_start: float | None = None):
     """The TorchTrainer of one run (not started); shared by `train` and the Tune trials.
 
+    `point`: the search point the run trains (reported with every report; default: the
+    config's own, `SearchPoint.of`). `name`: the run folder (default `run_name(cfg)`).
     `via_tune`: an in-process run inside a Tune trial, which must report through Tune.
     `driver_start`: the unix time the run's driver started; reports then carry the start-up
     seconds the run waited for (`worker_start_s`, `first_step_s`: mgsearch.train.loop)."""
@@ -43,12 +46,12 @@ def build_trainer(cfg, *, baseline: bool = False, name: str | None = None,
     from ray.train.torch import TorchConfig, TorchTrainer
 
     tc = cfg.train
-    name = name or run_name(cfg, baseline)
+    name = check_name(name, "the run name") if name else run_name(cfg)
     storage = absolute_storage(storage or tc.storage_path)
-    metrics_file = join(storage, name, METRICS_FILE)
+    point = point or SearchPoint.of(cfg)
     return TorchTrainer(
         train_loop_per_worker,
-        train_loop_config={"config": cfg, "baseline": baseline, "metrics_file": metrics_file,
+        train_loop_config={"config": cfg, "point": point, "run_dir": join(storage, name),
                            "via_tune": via_tune, "driver_start": driver_start},
         torch_config=TorchConfig(backend="nccl" if tc.use_gpu else "gloo"),
         scaling_config=ScalingConfig(num_workers=tc.workers, use_gpu=tc.use_gpu,
@@ -57,11 +60,12 @@ def build_trainer(cfg, *, baseline: bool = False, name: str | None = None,
             name=name, storage_path=storage, callbacks=list(callbacks or []),
             failure_config=FailureConfig(max_failures=tc.max_failures),
             checkpoint_config=CheckpointConfig(num_to_keep=2)),
-    ), name, storage
+    )
 
 
-def preflight(cfg, baseline: bool) -> None:
-    """Fail before Ray starts anything: import paths, schedule, data size and model shapes."""
+def preflight(cfg) -> int:
+    """Fail before Ray starts anything: import paths, schedule, data size and model shapes.
+    Returns the training set's size."""
     import warnings
 
     from ..data import prepare_data
@@ -72,21 +76,34 @@ def preflight(cfg, baseline: bool) -> None:
     clips = prepare_data(cfg)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the workers print the schedule's warnings
-        build_schedule(cfg, clips=clips, baseline=baseline)  # refuses what the data cannot hold
+        build_schedule(cfg, clips=clips)  # refuses what the data cannot hold
+    return clips
 
 
-def run_training(cfg, *, baseline: bool = False, name: str | None = None) -> TrainResult:
-    """One run; relative paths in `cfg` are taken from the current directory."""
+def run_training(cfg, *, name: str | None = None) -> TrainResult:
+    """One run of `cfg` (its grid set; `contract.baseline_of(cfg)` for the baseline), named
+    `name` or by its config, continued when that run folder holds checkpoints of it. Relative
+    paths in `cfg` are taken from the current directory."""
     from ..config import with_absolute_paths
 
     cfg = with_absolute_paths(cfg)
-    preflight(cfg, baseline)
+    name = check_name(name, "the run name") if name else run_name(cfg)
+    preflight(cfg)
     ensure_ray()
     start = time.perf_counter()
-    trainer, name, storage = build_trainer(cfg, baseline=baseline, name=name,
-                                           driver_start=time.time())
+    trainer = build_trainer(cfg, name=name, driver_start=time.time())
     result = trainer.fit()
+    run_dir = join(absolute_storage(cfg.train.storage_path), name)
+    own = ckpt.saved_in(storage.file_path(run_dir)) if storage.file_path(run_dir) else []
     return TrainResult(
-        run_dir=join(storage, name),
-        metrics=dict(result.metrics or {}), wall_s=time.perf_counter() - start,
-        checkpoint=result.checkpoint.path if result.checkpoint else None)
+        run_dir=run_dir, metrics=dict(result.metrics or {}) or _last_report(run_dir),
+        wall_s=time.perf_counter() - start,
+        checkpoint=result.checkpoint.path if result.checkpoint else (
+            str(own[0]) if own else None))
+
+
+def _last_report(run_dir: str) -> dict:
+    """The run folder's last report (a rerun of a finished run reports nothing new)."""
+    text = storage.read_text(join(run_dir, METRICS_FILE)) or ""
+    lines = [line for line in text.splitlines() if line.strip()]
+    return json.loads(lines[-1]) if lines else {}

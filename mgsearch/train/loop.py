@@ -1,6 +1,6 @@
 """The per-worker training loop: walk a Schedule's stages on a Ray Train worker.
 
-`train_loop_per_worker({"config": cfg, "baseline": bool})` is what a `TorchTrainer` runs on every
+`train_loop_per_worker({"config": cfg, "point": SearchPoint, "run_dir": str})` is what a `TorchTrainer` runs on every
 worker (or in-process with `workers: 0`). Multigrid and the fixed-shape baseline go through this
 same code; only the Schedule differs. The loop walks the schedule's clip stream (segments of
 mgsearch.stream) iteration by iteration; at each of the schedule's points (fixed fractions of
@@ -27,29 +27,30 @@ from pathlib import Path, PurePosixPath
 import ray.train
 import torch
 
-from .. import storage
+from .. import contract, storage
 from ..clock import Clock
-from ..cost import compare
-from ..schedule import Point, Schedule, Stage, build_schedule
+from ..data import Loaders
+from ..schedule import Point, Schedule, Stage
 from ..stream import resume_segments
 from . import checkpoint as ckpt
 from . import tblog
 from .evaluation import evaluate
-from .refstep import reference_step_s
-from ..data import Loaders
 from .model import TrainModel
-
-METRICS_FILE = "metrics.jsonl"  # one JSON object per report point, written by rank 0
+from .refstep import reference_step_s
 
 
 class WorkerRun:
     """Everything one worker holds while it trains; built once per (re)start."""
 
-    def __init__(self, cfg, baseline: bool, metrics_file: str | None = None,
-                 via_tune: bool = False, driver_start: float | None = None):
+    def __init__(self, cfg, point: contract.SearchPoint | None = None,
+                 run_dir: str | None = None, via_tune: bool = False,
+                 driver_start: float | None = None):
         entered = time.time()
-        self.cfg, self.baseline = cfg, baseline
-        self.metrics_file = metrics_file  # a local path or a URI (mgsearch.storage)
+        self.cfg = cfg
+        self.point = point or contract.SearchPoint.of(cfg)  # reported with every report
+        self.run_dir = run_dir  # a local path or a URI (mgsearch.storage); None: no files
+        self.metrics_file = (storage.join(run_dir, contract.METRICS_FILE)
+                             if run_dir is not None else None)
         # In-process runs inside a Tune trial must use Tune's report/get_checkpoint (Ray 2.60
         # refuses ray.train.report there); worker groups report through Ray Train.
         self.api = _tune_api() if via_tune else ray.train
@@ -59,9 +60,13 @@ class WorkerRun:
             ctx = ray.train.get_context()
             self.rank, self.world = ctx.get_world_rank(), ctx.get_world_size()
         self.is_chief = self.rank == 0
+        # Ray Train's in-process mode persists no checkpoint: such a run writes its own into
+        # its (local) run folder, where a rerun of the same config finds them (restore()).
+        self.own_checkpoints = (storage.file_path(run_dir) if run_dir is not None and
+                                cfg.train.workers == 0 and not via_tune else None)
         self.node_id = ray.get_runtime_context().get_node_id()  # which node trained (clusters)
         self.distributed = self.world > 1 and torch.distributed.is_initialized()
-        self.cfg_hash = ckpt.config_hash(cfg, baseline)
+        self.cfg_hash = contract.config_hash(cfg)
         self.clock = Clock()
         self.device = _device(cfg)
         # Ray reserves cpus_per_worker CPUs for this worker; torch would otherwise use them all.
@@ -70,17 +75,14 @@ class WorkerRun:
         with self.clock.other():
             self.loaders = Loaders(cfg, None, self.rank, self.world)
             clips = len(self.loaders.train_set)  # iterations depend on the training set's size
-            self.schedule: Schedule = build_schedule(cfg, clips=clips, baseline=baseline)
+            # The schedule and what it predicts against the baseline, carried in every report.
+            self.schedule: Schedule
+            self.schedule, self.prediction = contract.predict(cfg, clips)
             self.net = TrainModel(cfg, self.schedule, self.loaders.num_classes, self.device,
                                   distributed=self.distributed)
-        # What the cost model predicts for this run, carried in every report for grouping.
-        cmp = compare(self.schedule, build_schedule(cfg, clips=clips, baseline=True))
-        self.predicted = {"predicted_iterations": cmp.cost.iterations,
-                          "predicted_compute": cmp.cost.compute,
-                          "predicted_speedup": cmp.speedup_compute}
         # Budgets in baseline-equivalent clips (compute in default-shape clips, mgsearch.points).
-        self.budget = cmp.cost.compute * cfg.shape.batch
-        self.baseline_budget = cmp.baseline.compute * cfg.shape.batch
+        self.budget = self.prediction.compute * cfg.shape.batch
+        self.baseline_budget = self.prediction.baseline_compute * cfg.shape.batch
         self.clip_voxels = cfg.shape.frames * cfg.shape.crop**2
         self.start_iter = 0
         # time_reported_s: the clock total at the last report, so each report carries
@@ -101,12 +103,18 @@ class WorkerRun:
 
     # -- restore ---------------------------------------------------------------------------------
     def restore(self) -> None:
-        """Continue from Ray Train's latest checkpoint when this is a restart."""
+        """Continue from Ray Train's latest checkpoint when this is a restart, else from the
+        newest checkpoint in the run folder (a local one) when a new driver runs it again."""
         found = self.api.get_checkpoint()
-        if found is None:
-            return
-        with found.as_directory() as folder:
-            state = ckpt.load(folder, self.cfg_hash)
+        if found is not None:
+            with found.as_directory() as folder:
+                state = ckpt.load(folder, self.cfg_hash)
+        else:  # a new driver on a run folder that holds checkpoints (a rerun, a restored trial)
+            local = storage.file_path(self.run_dir) if self.run_dir is not None else None
+            latest = ckpt.load_latest(local, self.cfg_hash) if local is not None else None
+            if latest is None:
+                return
+            state = latest[1]
         self.net.load_state(state["model"], state["optimizer"])
         self.clock.load_state_dict(state["clock"])
         self.counters.update(state["counters"])
@@ -121,6 +129,14 @@ class WorkerRun:
     def fit(self) -> None:
         """Train from `start_iter` to the end, reporting at every point after it."""
         self.restore()
+        if self.start_iter >= self.schedule.iterations:
+            if self.is_chief:
+                print(f"[mgsearch] this run finished before: nothing left to train (its reports: "
+                      f"{self.metrics_file})", flush=True)
+            return
+        if self.is_chief and self.run_dir is not None:  # what analysis rebuilds the run from
+            storage.write_text(storage.join(self.run_dir, contract.TRIAL_FILE), json.dumps(
+                contract.trial_record(self.point, self.cfg, self.prediction), indent=1))
         self.reference_step("ref_step_start_s")
         sched = self.schedule
         points = [p for p in sched.points if p.iteration > self.start_iter]
@@ -199,7 +215,7 @@ class WorkerRun:
             "epoch": round(sched.epoch_at_iter(done), 6), "stage": stage.index,
             "phase": stage.phase, "shape_t": grid.t, "shape_s": grid.s,
             "global_batch": stage.global_batch, "max_epoch": sched.max_epoch, "kind": sched.kind,
-            "grid_set": sched.grid_set, "seed": self.cfg.train.seed, **self.predicted,
+            **self.point.as_dict(), **self.prediction.as_dict(),
             "precision": self.net.precision,  # what ran ("auto" resolved)
             "node_id": self.node_id,
             # what the report needs of the config: chance level and the verdicts' margin
@@ -212,13 +228,12 @@ class WorkerRun:
             "train_gflops": self.counters["gflops"],
             "time_this_iter_s": max(0.0, self.clock.total - self.counters["time_reported_s"]),
         }
+        metrics = contract.check_report(metrics)
         self.counters["time_reported_s"] = self.clock.total
-        if point.checkpoint and self.is_chief:
+        state = dict(iteration=done, point=point.index, cfg_hash=self.cfg_hash)
+        if point.checkpoint and self.is_chief and self.own_checkpoints is None:
             with self.clock.other(), tempfile.TemporaryDirectory() as folder:
-                ckpt.save(folder, model_state=self.net.state_dict(),
-                          optimizer_state=self.net.optimizer.state_dict(), iteration=done,
-                          point=point.index, clock_state=self.clock.state_dict(),
-                          counters=dict(self.counters), cfg_hash=self.cfg_hash)
+                ckpt.save(folder, **self._state(), **state)
                 self.api.report(metrics, checkpoint=self.api.Checkpoint.from_directory(folder))
         else:
             self.api.report(metrics)
@@ -227,6 +242,14 @@ class WorkerRun:
             tblog.log_epoch(self.metrics_file, metrics)
             if self.metrics_file is not None:
                 storage.append_line(self.metrics_file, json.dumps(metrics))
+        if point.checkpoint and self.own_checkpoints is not None:  # after the report's line: a
+            with self.clock.other():  # kill between the two repeats a point, never skips one
+                ckpt.save_into_run(self.own_checkpoints, **self._state(), **state)
+
+    def _state(self) -> dict:
+        return dict(model_state=self.net.state_dict(),
+                    optimizer_state=self.net.optimizer.state_dict(),
+                    clock_state=self.clock.state_dict(), counters=dict(self.counters))
 
 
 class _Chunk:
@@ -280,6 +303,5 @@ def _progress_line(m: dict, metrics_file: str | Path | None = None) -> str:
 def train_loop_per_worker(loop_config: dict) -> None:
     """Entry point for `TorchTrainer(train_loop_per_worker, train_loop_config=...)`."""
     logging.getLogger("ray.train").setLevel(logging.WARNING)  # one line per report is ours
-    WorkerRun(loop_config["config"], bool(loop_config.get("baseline", False)),
-              loop_config.get("metrics_file"), bool(loop_config.get("via_tune", False)),
-              loop_config.get("driver_start")).fit()
+    WorkerRun(loop_config["config"], loop_config.get("point"), loop_config.get("run_dir"),
+              bool(loop_config.get("via_tune", False)), loop_config.get("driver_start")).fit()

@@ -28,8 +28,8 @@ import time
 from pathlib import Path
 
 from .. import storage
+from ..contract import TRIAL_RUNS  # the experiment folder of a search's Train runs
 
-TRIAL_RUNS = "train_runs"  # folder of a search experiment that holds its trials' Train runs
 TENSORBOARD = "tensorboard"
 CLOCK_TAGS = ("val_top1", "val_top5", "val_loss", "train_loss", "lr", "clips_per_s")
 POINT_TAGS = ("val_top1", "train_loss")

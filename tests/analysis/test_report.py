@@ -10,7 +10,7 @@ from mgsearch.analysis import analyze, write_report
 from mgsearch.analysis.cli import register
 from mgsearch.errors import ConfigError
 
-from .builders import ROOT, copy_real_search, point
+from .builders import copy_real_search, point
 from .scenario import CURVES, write_search
 
 
@@ -22,8 +22,7 @@ def _parser():
 
 def test_report_of_the_real_search(tmp_path, capsys):
     root = copy_real_search(tmp_path)
-    args = _parser().parse_args(["report", str(root), "--out", str(tmp_path / "out"),
-                                 "--config", str(ROOT / "experiments" / "quickstart.yaml")])
+    args = _parser().parse_args(["report", str(root), "--out", str(tmp_path / "out")])
     assert args.func(args) == 0
     out = tmp_path / "out"
     summary = pd.read_csv(out / "summary.csv")

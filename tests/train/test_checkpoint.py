@@ -1,4 +1,4 @@
-"""mgsearch.train.checkpoint: the config-hash refusal and the save/load round trip."""
+"""mgsearch.train.checkpoint and the config hash (mgsearch.contract): the refusal and the save/load round trip."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from mgsearch.clock import Clock
+from mgsearch.contract import config_hash
 from mgsearch.errors import ConfigError
 from mgsearch.train import checkpoint as ckpt
 
@@ -20,8 +21,8 @@ BASE = {"name": "a", "shape": {"batch": 4, "frames": 4, "crop": 32, "sampling_ra
         "train": {"storage_path": "/tmp/results-a"}}
 
 
-def _hash(*overrides: str, baseline: bool = False) -> str:
-    return ckpt.config_hash(make_config(BASE, *overrides), baseline)
+def _hash(*overrides: str) -> str:
+    return config_hash(make_config(BASE, *overrides))
 
 
 def _save(folder, cfg_hash: str):
@@ -50,7 +51,7 @@ def test_hash_includes_what_decides_the_trajectory():
     assert _hash("solver.base_lr=0.05") != base
     assert _hash("shape.batch=8") != base
     assert _hash("train.seed=1") != base
-    assert _hash(baseline=True) != base  # the baseline flag is part of the hash
+    assert _hash("multigrid.grid_set=baseline") != base  # the baseline is its grid set
 
 
 def test_a_checkpoint_is_refused_under_a_changed_config(tmp_path):
@@ -65,7 +66,7 @@ def test_a_checkpoint_is_refused_under_a_changed_config(tmp_path):
                        f"is {other}; resume with the config that wrote it or start a new run "
                        f"name")
     with pytest.raises(ConfigError, match="config hash"):
-        ckpt.load(folder, _hash(baseline=True))  # same config, baseline instead of multigrid
+        ckpt.load(folder, _hash("multigrid.grid_set=baseline"))  # baseline instead of multigrid
 
 
 def test_accepted_under_the_same_config_renamed(tmp_path):
@@ -112,3 +113,24 @@ def test_rng_state_round_trip_replays_the_same_draws(tmp_path):
     assert torch.equal(got[0], expected[0])
     assert got[1] == expected[1]
     np.testing.assert_array_equal(got[2], expected[2])
+
+
+def test_the_newest_readable_checkpoint_of_a_run_folder_is_found(tmp_path):
+    written = _hash()
+    for name in ("checkpoint_a", "checkpoint_b"):
+        _save(tmp_path / "run" / name, written)
+    meta = json.loads((tmp_path / "run" / "checkpoint_b" / ckpt.META).read_text())
+    (tmp_path / "run" / "checkpoint_b" / ckpt.META).write_text(
+        json.dumps({**meta, "iteration": 9}))
+    assert ckpt.saved_in(tmp_path / "run") == [tmp_path / "run" / "checkpoint_b",
+                                              tmp_path / "run" / "checkpoint_a"]
+    folder, state = ckpt.load_latest(tmp_path / "run", written)
+    assert folder.name == "checkpoint_b" and state["iteration"] == 7  # state.pt's own
+    # A state.pt cut short by a kill: the one before is taken; a half-written meta is skipped.
+    (folder / ckpt.STATE).write_bytes((folder / ckpt.STATE).read_bytes()[:100])
+    _save(tmp_path / "run" / "checkpoint_c", written)
+    (tmp_path / "run" / "checkpoint_c" / ckpt.META).write_text('{"iterat')
+    assert ckpt.load_latest(tmp_path / "run", written)[0].name == "checkpoint_a"
+    with pytest.raises(ConfigError, match="config hash"):
+        ckpt.load_latest(tmp_path / "run", _hash("solver.base_lr=0.05"))
+    assert ckpt.load_latest(tmp_path / "empty", written) is None

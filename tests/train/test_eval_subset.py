@@ -7,6 +7,7 @@ from collections import Counter
 
 import pytest
 
+from mgsearch.contract import baseline_of
 from mgsearch.data.loaders import Loaders, balanced_subset, prepare_data
 from mgsearch.errors import ConfigError
 from mgsearch.schedule import build_schedule
@@ -74,11 +75,11 @@ def test_evaluation_batches_are_4x_the_training_batch_and_precise_bn_runs_at_it(
 def test_intermediate_reports_read_the_subset_the_last_the_full_set(ray_local, tiny_dataset,
                                                                      tmp_path):
     cfg = tiny_cfg(tiny_dataset, tmp_path, eval_subset_clips=4)
-    got = rows(run_training(cfg, baseline=True, name="subset").run_dir)
-    sched = build_schedule(cfg, clips=52, baseline=True)
+    got = rows(run_training(baseline_of(cfg), name="subset").run_dir)
+    sched = build_schedule(baseline_of(cfg), clips=52)
     assert [r["point"] for r in got] == [p.index for p in sched.points]
     assert all("val_top1" in r for r in got)
     assert [(r["val_subset"], r["val_clips"]) for r in got] == [(True, 4)] * 3 + [(False, 8)]
-    off = rows(run_training(tiny_cfg(tiny_dataset, tmp_path / "off"), baseline=True,
+    off = rows(run_training(baseline_of(tiny_cfg(tiny_dataset, tmp_path / "off")),
                             name="full").run_dir)
     assert {(r["val_subset"], r["val_clips"]) for r in off} == {(False, 8)}

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from mgsearch import models
+from mgsearch.contract import baseline_of
 from mgsearch.models.subbn import SubBatchNorm3d
 from mgsearch.schedule import build_schedule
 from mgsearch.train.model import TrainModel, build_optimizer, training_step
@@ -32,7 +33,7 @@ def _cfg(tmp_path, **solver):
 def _model(tmp_path, seed: int = 0, **solver) -> TrainModel:
     cfg = _cfg(tmp_path, **solver)
     torch.manual_seed(seed)
-    return TrainModel(cfg, build_schedule(cfg, clips=16, baseline=True), CLASSES,
+    return TrainModel(cfg, build_schedule(baseline_of(cfg), clips=16), CLASSES,
                       torch.device("cpu"), distributed=False)
 
 

@@ -9,6 +9,7 @@ import pytest
 import torch
 from torch import nn
 
+from mgsearch.contract import baseline_of
 from mgsearch.models import SubBatchNorm3d, convert_to_subbn, set_bn_splits
 from mgsearch.train.precise_bn import recompute_bn_stats
 
@@ -119,7 +120,7 @@ def test_precise_bn_recovers_accuracy_lost_to_coarse_grid_statistics(tiny_datase
         "train": {"precision": "fp32", "channels_last": False, "storage_path": str(tmp_path)},
     })
     torch.set_num_threads(1)
-    sched = build_schedule(cfg, baseline=True)
+    sched = build_schedule(baseline_of(cfg))
     loaders = Loaders(cfg, sched)
     net = TrainModel(cfg, sched, loaders.num_classes, torch.device("cpu"), distributed=False)
 

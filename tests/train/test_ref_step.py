@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from mgsearch.contract import baseline_of
 from mgsearch.train.launch import run_training
 from mgsearch.train.refstep import reference_step_s
 
@@ -33,10 +34,10 @@ def test_reference_step_leaves_the_global_random_streams_alone(tiny_dataset, tmp
 @pytest.mark.slow
 def test_runs_with_and_without_it_are_bit_identical_and_report_it(ray_local, tiny_dataset,
                                                                    tmp_path):
-    on = rows(run_training(tiny_cfg(tiny_dataset, tmp_path / "on"), baseline=True,
+    on = rows(run_training(baseline_of(tiny_cfg(tiny_dataset, tmp_path / "on")),
                            name="on").run_dir)
-    off = rows(run_training(tiny_cfg(tiny_dataset, tmp_path / "off", ref_step=False),
-                            baseline=True, name="off").run_dir)
+    off = rows(run_training(baseline_of(tiny_cfg(tiny_dataset, tmp_path / "off",
+                                                 ref_step=False)), name="off").run_dir)
     assert len(on) == len(off) == 4
     for a, b in zip(on, off):
         assert {k: a.get(k) for k in RESULTS} == {k: b.get(k) for k in RESULTS}  # exact

@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from mgsearch.contract import baseline_of
 from mgsearch.schedule import build_schedule
 from mgsearch.train.launch import run_training
 
@@ -137,7 +138,7 @@ def test_killed_worker_resumes_at_the_same_iteration(ray_local, tiny_dataset, tm
 def test_loss_falls_and_baseline_shares_the_loop(ray_local, tiny_dataset, tmp_path):
     cfg = tiny_baseline(tiny_dataset, tmp_path, "learn", max_epoch=6, report_points=6,
                         eval_points=2, checkpoint_points=1)
-    result = run_training(cfg, baseline=True, name="learn")
+    result = run_training(baseline_of(cfg), name="learn")
     got = rows(result.run_dir)
     assert {r["kind"] for r in got} == {"baseline"}
     assert {(r["shape_t"], r["shape_s"]) for r in got} == {(4, 32)}

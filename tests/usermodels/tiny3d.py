@@ -34,3 +34,24 @@ def smoothed_ce_plus_100(logits, labels):
 
 def per_clip_ce(logits, labels):
     return F.cross_entropy(logits, labels, reduction="none")
+
+
+KILL_AFTER_ENV = "MGSEARCH_TEST_KILL_AFTER"
+_steps = 0
+
+
+def ce_killed_after_env(logits, labels):
+    """Cross-entropy; with $MGSEARCH_TEST_KILL_AFTER=N set, the process that trains SIGKILLs
+    itself at the N-th training call: a driver killed mid-run at a known iteration (in-process
+    runs train in the driver). Unset, it is plain cross-entropy."""
+    global _steps
+    import os
+    import signal
+
+    import torch
+
+    if torch.is_grad_enabled():
+        _steps += 1
+        if os.environ.get(KILL_AFTER_ENV) and _steps >= int(os.environ[KILL_AFTER_ENV]):
+            os.kill(os.getpid(), signal.SIGKILL)
+    return F.cross_entropy(logits, labels)

@@ -1,0 +1,284 @@
+"""The trial contract: what a trial *is*, agreed by search, training and analysis.
+
+    point = SearchPoint("wu2020", seed=3)              # one point of a search
+    cfg = point.apply(base)                            # the Config that trial trains
+    schedule, prediction = predict(cfg, clips=4000)    # what it will cost, computed once
+    run_name(cfg), trial_run_name(trial_id)            # where its Train run writes
+
+Everything a trial writes and everything analysis reads is named here once: the search point's
+keys (`POINT_KEYS`), what a trial predicts (`PREDICTED_KEYS`), every key of a training report
+(`REPORT_KEYS`, with units), the files of a run folder (`METRICS_FILE`, `TRIAL_FILE`) and the
+rules that name runs. This module imports only the config and the pure schedule code, so search
+(`mgsearch.search`), training (`mgsearch.train`) and analysis (`mgsearch.analysis`) can all
+import it and none of them imports another for a key or a file name.
+
+The baseline is not a flag: it is the point (or config) whose grid set is `baseline`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from .configtypes import to_dict
+from .errors import ConfigError
+
+# -- what Tune optimizes ----------------------------------------------------------------------
+
+METRIC, MODE = "val_top1", "max"  # the search's objective (top-1 %, higher is better)
+TIME_ATTR = "time_total_s"  # the training clock: ASHA's time, the plots' x-axis
+
+# -- files and names --------------------------------------------------------------------------
+
+METRICS_FILE = "metrics.jsonl"  # a run folder's reports, one JSON object per point (rank 0)
+TRIAL_FILE = "trial.json"  # a run folder's record: its point, its Config and its prediction
+TRIAL_RUNS = "train_runs"  # the experiment subfolder that holds its trials' Train runs
+_TRIAL_RUN_PREFIX = "train-"
+BASELINE = "baseline"  # the grid set of the fixed-shape baseline
+
+
+def trial_run_name(trial_id: str) -> str:
+    """The Train run of Tune trial `trial_id` (under `<experiment>/train_runs/`): a restored
+    trial finds its checkpoints by this name."""
+    return f"{_TRIAL_RUN_PREFIX}{trial_id}"
+
+
+def trial_id_of_run(run: str) -> str | None:
+    """The Tune trial id a run folder name belongs to (`trial_run_name`'s inverse), or None."""
+    return run[len(_TRIAL_RUN_PREFIX):] if run.startswith(_TRIAL_RUN_PREFIX) else None
+
+
+def run_name(cfg) -> str:
+    """The run name of `mgsearch train`: `<config name>-<grid set>-s<seed>-<config hash>`. The
+    same config gets the same name, so a rerun resumes that run's checkpoints; a config that
+    would train differently gets another run."""
+    return (f"{cfg.name}-{cfg.multigrid.grid_set}-s{cfg.train.seed}-"
+            f"{config_hash(cfg)[:8]}")
+
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._=+-]*")
+
+
+def check_name(name: str, what: str) -> str:
+    """A run or experiment name is a folder name under train.storage_path, never a path."""
+    if not _NAME.fullmatch(name) or ".." in name:
+        raise ConfigError(f"{what} = {name!r} is not a name: use letters, digits and . _ - = + "
+                          f"(no '/', no '..'); results always go under train.storage_path")
+    return name
+
+
+def config_hash(cfg) -> str:
+    """Hash of what decides a training trajectory (the config's name and where results go
+    excluded): checkpoints of another hash are refused, and `run_name` carries it."""
+    data = to_dict(cfg)
+    data.pop("name", None)
+    data.get("train", {}).pop("storage_path", None)
+    if data.get("train", {}).get("loss", 0) is None:  # the default: hashes as before it existed
+        data["train"].pop("loss")
+    # "baseline": the flag runs once carried beside the config; kept so their hashes still hold
+    blob = json.dumps({"config": data, "baseline": is_baseline(cfg)}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+# -- the search point -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SearchPoint:
+    """One point of a search: a grid set (named, custom or `baseline`) and the settings a search
+    varies around it. `apply` turns it into the Config its trial trains."""
+
+    grid_set: str
+    epoch_factor: float = 1.0  # multigrid.epoch_factor (the baseline ignores it)
+    lr_multiplier: float = 1.0  # times solver.base_lr
+    bn_base_size: int = 8  # multigrid.bn_base_size: clips per BatchNorm statistics group
+    seed: int = 0  # train.seed
+
+    @property
+    def is_baseline(self) -> bool:
+        return self.grid_set == BASELINE
+
+    def apply(self, base) -> Any:
+        """The Config this point trains: `base` with its multigrid section, LR and seed set."""
+        mg = dataclasses.replace(base.multigrid, epoch_factor=self.epoch_factor,
+                                 bn_base_size=self.bn_base_size)
+        custom = base.search.grid_set(self.grid_set)
+        if custom is not None:
+            mg = custom.multigrid(mg)
+        else:
+            mg = dataclasses.replace(mg, grid_set=self.grid_set, long_cycle_factors=None,
+                                     short_cycle_factors=None)
+        return dataclasses.replace(
+            base, multigrid=mg,
+            solver=dataclasses.replace(base.solver,
+                                       base_lr=base.solver.base_lr * self.lr_multiplier),
+            train=dataclasses.replace(base.train, seed=self.seed))
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping, default: "SearchPoint | None" = None) -> "SearchPoint":
+        """From a Tune trial config (grid and random searches nest it under "point", Optuna's
+        is flat), a report or a table row (numbers may come back as floats or numpy scalars).
+        Keys it lacks come from `default` (an error without one); a key that is neither a point
+        key nor a prediction is refused (a misspelt key of a hand-written param space)."""
+        data = data.get("point", data) if isinstance(data.get("point"), Mapping) else data
+        given = {k: data[k] for k in POINT_KEYS if not _absent(data.get(k))}
+        if default is not None:
+            unknown = sorted(set(data) - set(POINT_KEYS) - set(PREDICTED_KEYS))
+            if unknown:
+                raise ConfigError(f"trial config keys {unknown} are not search point keys "
+                                  f"({', '.join(POINT_KEYS)})")
+            given = {**default.as_dict(), **given}
+        missing = [k for k in POINT_KEYS if k not in given]
+        if missing:
+            raise ConfigError(f"a search point needs {', '.join(POINT_KEYS)}; "
+                              f"{', '.join(missing)} missing in {dict(data)}")
+        return cls(str(given["grid_set"]), float(given["epoch_factor"]),
+                   float(given["lr_multiplier"]), int(given["bn_base_size"]), int(given["seed"]))
+
+    @classmethod
+    def of(cls, cfg) -> "SearchPoint":
+        """The point a plain config trains (`mgsearch train`: multipliers of 1)."""
+        mg = cfg.multigrid
+        return cls(mg.grid_set, mg.epoch_factor, 1.0, mg.bn_base_size, cfg.train.seed)
+
+
+POINT_KEYS = tuple(f.name for f in dataclasses.fields(SearchPoint))
+CONFIG_KEYS = tuple(k for k in POINT_KEYS if k != "seed")  # what seeds of one config share
+
+
+def baseline_of(cfg) -> Any:
+    """`cfg`'s fixed-shape baseline: the same config with `multigrid.grid_set: baseline`."""
+    mg = dataclasses.replace(cfg.multigrid, grid_set=BASELINE, long_cycle_factors=None,
+                             short_cycle_factors=None)
+    return dataclasses.replace(cfg, multigrid=mg)
+
+
+def is_baseline(cfg) -> bool:
+    return cfg.multigrid.grid_set == BASELINE
+
+
+# -- what a trial predicts ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """What a config's schedule predicts against its baseline on the same data and workers."""
+
+    epochs: float  # epoch-equivalents the schedule trains
+    iterations: int  # the same on every worker
+    compute: float  # in baseline iterations (B*T*S^2 voxels each)
+    speedup: float  # the baseline's compute / this schedule's
+    train_clips: int  # the training set's size the schedule was built for
+    baseline_compute: float  # the baseline's compute, in baseline iterations
+
+    def as_dict(self) -> dict:
+        """The report keys (PREDICTED_KEYS)."""
+        return {f"predicted_{k}" if k != "train_clips" else k: v
+                for k, v in dataclasses.asdict(self).items()}
+
+
+PREDICTED_KEYS = tuple(Prediction(0, 0, 0, 0, 0, 0).as_dict())
+
+
+def predict(cfg, clips: int):
+    """(`cfg`'s Schedule, its Prediction) for a training set of `clips` clips; raises
+    ConfigError for a schedule that cannot be built (a point that cannot fit the data)."""
+    from .cost import compare
+    from .schedule import build_schedule
+
+    schedule = build_schedule(cfg, clips=clips)
+    cmp = compare(schedule, build_schedule(baseline_of(cfg), clips=clips))
+    return schedule, Prediction(schedule.max_epoch, cmp.cost.iterations, cmp.cost.compute,
+                                cmp.speedup_compute, int(clips), cmp.baseline.compute)
+
+
+# -- what a trial reports -----------------------------------------------------------------------
+
+# Every key of a training report (mgsearch.train.loop) besides POINT_KEYS and PREDICTED_KEYS,
+# in the order analysis shows them. Units: clips are clips of the run's own shape unless said;
+# seconds are the run's clock (mgsearch.clock) unless said.
+REPORT_KEYS: dict[str, str] = {
+    "point": "report point 1..points (fixed fractions of the run's baseline-equivalent clips)",
+    "points": "report points of the run",
+    "epoch": "epoch-equivalents trained at this point",
+    "max_epoch": "epoch-equivalents of the whole run",
+    "stage": "schedule stage of the last iteration",
+    "phase": "that stage's phase (long cycle, fine-tuning, ...)",
+    "shape_t": "frames of that stage's full-batch grid",
+    "shape_s": "crop side of that grid, pixels",
+    "global_batch": "clips per iteration over all workers at that stage",
+    "kind": "multigrid or baseline",
+    "lr": "learning rate of the last iteration",
+    "train_loss": "mean training loss since the last report",
+    "clips_per_s": "training clips per second since the last report, all workers",
+    "iterations_chunk": "iterations since the last report",
+    "val_top1": "validation top-1 %, at evaluating points",
+    "val_top5": "validation top-5 %",
+    "val_loss": "validation loss",
+    "val_clips": "validation clips evaluated",
+    "val_subset": "true: that evaluation ran on the fixed validation subset",
+    TIME_ATTR: "the training clock: train + eval + data wait + other, s",
+    "time_train_s": "forward/backward/optimizer, s",
+    "time_eval_s": "evaluation and BN refresh, s",
+    "time_data_wait_s": "waiting for batches, s",
+    "time_other_s": "set-up and checkpoints, s",
+    "time_this_iter_s": "clock seconds since the last report (Tune sums it into time_total_s)",
+    "clips_seen": "training clips so far, all workers",
+    "iterations": "training iterations so far",
+    "equivalent_clips": "baseline-equivalent clips so far (b*t*s^2 / (T*S^2) each)",
+    "budget_fraction": "equivalent_clips / the run's total",
+    "baseline_budget_fraction": "equivalent_clips / the baseline's total",
+    "train_gflops": "training GFLOPs so far, all workers",
+    "ref_step_start_s": "wall seconds of one fixed reference step before training, off-clock",
+    "ref_step_end_s": "the same after training, off-clock",
+    "worker_start_s": "wall seconds from the driver's start to this worker's entry, off-clock",
+    "first_step_s": "wall seconds from the driver's start to the first step, off-clock",
+    "precision": "the precision that ran (fp32 or bf16)",
+    "node_id": "the Ray node that trained rank 0",
+    "num_classes": "classes of the dataset (chance level)",
+    "delta": "search.delta: the non-inferiority margin, top-1 points",
+}
+
+
+def check_report(metrics: Mapping) -> dict:
+    """`metrics` as a report, refused when it holds a key the schema does not define (a key
+    added in training but not here would be invisible to analysis)."""
+    unknown = sorted(set(metrics) - set(REPORT_KEYS) - set(POINT_KEYS) - set(PREDICTED_KEYS))
+    if unknown:
+        raise KeyError(f"report keys {unknown} are not in mgsearch.contract.REPORT_KEYS")
+    return dict(metrics)
+
+
+def trial_record(point: SearchPoint, cfg, prediction: Prediction) -> dict:
+    """What a run writes to TRIAL_FILE at its start: enough to rebuild its schedule."""
+    return {"point": point.as_dict(), "config": to_dict(cfg), "prediction": prediction.as_dict()}
+
+
+def schedule_from_record(record: Mapping):
+    """The Schedule a run recorded in TRIAL_FILE, rebuilt (None when the record cannot be read
+    by this version: results of another engine are drawn from their reports instead)."""
+    import warnings
+
+    from .config import config_from_dict
+    from .schedule import build_schedule
+
+    try:
+        cfg = config_from_dict(dict(record["config"]), source=TRIAL_FILE)
+        clips = int(record["prediction"]["train_clips"])
+        with warnings.catch_warnings():  # dropped zero-length stages were reported in training
+            warnings.simplefilter("ignore")
+            return build_schedule(cfg, clips=clips)
+    except (ConfigError, KeyError, TypeError, ValueError):
+        return None
+
+
+def _absent(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
