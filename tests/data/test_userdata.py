@@ -195,3 +195,14 @@ def test_a_source_without_clip_or_with_bad_labels_is_named(monkeypatch):
     monkeypatch.delattr(moving_dots.MovingDots, "clip")
     with pytest.raises(ConfigError, match=r"split 'train': the source \(MovingDots\) has no clip"):
         open_source(dcfg, "train")
+
+
+def test_preview_draws_the_users_clips_on_every_grid(tmp_path):
+    from mgsearch.allocation import schedule_grids
+    from mgsearch.data.info import preview_info
+
+    cfg = dots_cfg(tmp_path)
+    rows = preview_info(cfg)
+    assert len(rows) == len(schedule_grids(cfg))
+    assert all(r.frames.shape == (r.grid[0], r.grid[1], r.grid[1], 3) for r in rows)
+    assert {r.label for r in rows} <= set(moving_dots.CLASSES)
