@@ -51,6 +51,7 @@ import torch
 
 from ..errors import ConfigError
 from ..imports import load_object
+from .dataset import GridDataset, batch_items
 from .sampling import clip_indices
 
 WHAT = "dataset.format"
@@ -100,7 +101,7 @@ def frame_indices(num_frames: int, t: int, strides: tuple[int, int],
     return clip_indices(num_frames, grid, t, "stride", rng)
 
 
-class UserClipDataset(torch.utils.data.Dataset):
+class UserClipDataset(GridDataset):
     """A user's source as `Loaders` samples it: what VideoClipDataset offers (`set_grids`,
     `set_epoch`, `k`, `labels`, `classes`, `batch`, items `idx` or `(idx, grid_index)`), each clip
     made by `source.clip` with the (seed, epoch, idx) generator in training, None otherwise."""
@@ -109,7 +110,7 @@ class UserClipDataset(torch.utils.data.Dataset):
 
     def __init__(self, source, cfg, grids: Sequence, train: bool, seed: int = 0):
         self.source, self.cfg, self.train, self.seed = source, cfg, train, int(seed)
-        self.epoch, self.failures = 0, 0  # no decoding, so no failures
+        self.failures = 0  # nothing is decoded, so nothing fails
         self._labels = np.asarray(list(source.labels), dtype=np.int64)
         self.set_grids(grids)
 
@@ -121,15 +122,6 @@ class UserClipDataset(torch.utils.data.Dataset):
     def labels(self) -> list[int]:
         return self._labels.tolist()
 
-    def set_grids(self, grids: Sequence) -> None:
-        """The current stage's grids (objects with t, s, min_stride, max_stride)."""
-        if not grids:
-            raise ValueError("a dataset needs at least one grid")
-        self.grids = tuple(grids)
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = int(epoch)
-
     def __len__(self) -> int:
         return len(self._labels)
 
@@ -139,14 +131,8 @@ class UserClipDataset(torch.utils.data.Dataset):
 
     def batch(self, items: Sequence) -> tuple[torch.Tensor, torch.Tensor, int]:
         """(clips, labels, grid_index) of `items` (idx or (idx, grid_index), all of one grid)."""
-        pairs = [it if isinstance(it, tuple) else (it, 0) for it in items]
-        if not pairs:
-            raise ValueError("a batch needs at least one item")
-        g = int(pairs[0][1])
-        if any(int(p[1]) != g for p in pairs):
-            raise ValueError("a batch must hold items of one grid")
-        idx = [int(p[0]) for p in pairs]
-        clips = torch.stack([self._clip(i, self.grids[g]) for i in idx])
+        idx, g = batch_items(items)
+        clips = torch.stack([self._clip(int(i), self.grids[g]) for i in idx])
         return clips, torch.from_numpy(self._labels[idx]), g
 
     def _clip(self, idx: int, grid) -> torch.Tensor:
