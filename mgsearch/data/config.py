@@ -11,9 +11,10 @@ from typing import Literal, Optional
 
 from ..configtypes import check
 from ..imports import is_import_path
+from .formats import READERS
 
-# The built-in layouts (mgsearch.data.formats); any other `dataset.format` is an import path.
-FORMATS = ("folder", "list", "kinetics", "ssv2", "ucf101", "hmdb51", "synthetic")
+# The built-in layouts, one reader each; any other `dataset.format` is an import path.
+FORMATS = tuple(READERS)
 
 
 def format_problem(fmt: str) -> Optional[str]:
