@@ -23,6 +23,8 @@ _WHERE = {
     "MultigridBatchSampler": "sampler",
     "Loaders": "loaders", "count_train_clips": "loaders", "open_split": "loaders",
     "prepare_data": "loaders",
+    "clip_dataset": "loaders",
+    "UserClipDataset": "userdata", "frame_indices": "userdata", "open_source": "userdata",
     "write_synth": "synth", "CLASSES": "synth_render",
 }
 

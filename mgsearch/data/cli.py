@@ -14,6 +14,7 @@ import time
 
 from ..cliargs import add_config_args, add_set_arg
 from ..errors import ConfigError
+from .config import FORMATS, format_problem
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -22,6 +23,13 @@ def _size(text: str) -> tuple[int, int]:
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r}: expected WIDTHxHEIGHT, e.g. 64x64") from None
     return w, h
+
+
+def _format(text: str) -> str:
+    problem = format_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(f"{text!r} {problem}")
+    return text
 
 
 def _synth(args) -> int:
@@ -100,9 +108,9 @@ def register(subparsers) -> None:
                                    "the reason, and the fps and frame-size ranges.")
     p.add_argument("target", metavar="ROOT_OR_CONFIG",
                    help="dataset folder or experiment YAML (its dataset: section)")
-    p.add_argument("--format", choices=("folder", "list", "kinetics", "ssv2", "ucf101",
-                                        "hmdb51", "synthetic"),
-                   help="layout (default: the config's, or folder / synthetic for a folder)")
+    p.add_argument("--format", type=_format, metavar="FORMAT",
+                   help=f"layout: {', '.join(FORMATS)}, or 'package.module:callable' (default: "
+                        f"the config's, or folder / synthetic for a folder)")
     add_set_arg(p, help="override a config value (with a CONFIG)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=_info)

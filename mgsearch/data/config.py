@@ -10,8 +10,24 @@ from dataclasses import dataclass
 from typing import Literal, Optional
 
 from ..configtypes import check
+from ..imports import is_import_path
+from .formats import READERS
 
-FORMATS = ("folder", "list", "kinetics", "ssv2", "ucf101", "hmdb51", "synthetic")
+# The built-in layouts, one reader each; any other `dataset.format` is an import path.
+FORMATS = tuple(READERS)
+
+
+def format_problem(fmt: str) -> Optional[str]:
+    """Why `fmt` is not a `dataset.format` (None when it is one): a built-in name or an import
+    path "package.module:callable" (mgsearch.data.userdata)."""
+    if fmt in FORMATS or is_import_path(fmt):
+        return None
+    import difflib
+
+    close = difflib.get_close_matches(fmt, FORMATS, 1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return (f"is unknown; {hint}known: {', '.join(FORMATS)}, or your own dataset as "
+            f"'package.module:callable' (README 'Your own data')")
 
 
 @dataclass(frozen=True)
@@ -20,9 +36,9 @@ class DatasetConfig:
 
     # folder: root/<class>/<video> (train/ and val/ subfolders when present); list: "path label"
     # files; kinetics: CSV + <id>_<start>_<end> files; ssv2, ucf101, hmdb51: their split files;
-    # synthetic: the folder layout `mgsearch data synth` writes (plus its flip label map).
-    format: Literal["folder", "list", "kinetics", "ssv2", "ucf101", "hmdb51", "synthetic"] = (
-        "synthetic")
+    # synthetic: the folder layout `mgsearch data synth` writes (plus its flip label map);
+    # "package.module:callable": your own clips (mgsearch.data.userdata, README "Your own data").
+    format: str = "synthetic"
     root: str = "data/gist"  # dataset folder; relative paths are from the working directory
     train_split: str = "train"  # split (subfolder, list/CSV/JSON name part) used for training
     val_split: str = "val"  # split used for evaluation
@@ -50,6 +66,11 @@ class DatasetConfig:
     max_decode_retries: int = 4  # other clips of the same class tried when a video fails to decode
 
     def __post_init__(self) -> None:
+        problem = format_problem(self.format)
+        check(problem is None, "format", self.format, problem)
+        check(self.eval_clips == 1 or not is_import_path(self.format), "eval_clips",
+              self.eval_clips, "an import-path format evaluates one clip per item of its "
+              "source; set 1 (give the source more items to evaluate more clips)")
         check(self.root != "", "root", self.root, "must name the dataset folder, e.g. data/gist")
         check(self.train_split != self.val_split, "val_split", self.val_split,
               f"must differ from train_split ({self.train_split!r})")

@@ -32,7 +32,36 @@ from .transform import (Patch, collate_patches, cut_patch, mirror_rows, normaliz
                         patch_crop, pixel_boxes, resize_crops)
 
 
-class VideoClipDataset(torch.utils.data.Dataset):
+class GridDataset(torch.utils.data.Dataset):
+    """What Loaders sets on a dataset between passes: the stage's grids (an item's grid index
+    points into them) and the epoch, which seeds each training clip with (seed, epoch, idx)."""
+
+    epoch = 0
+
+    def set_grids(self, grids: Sequence) -> None:
+        """The current stage's grids (objects with t, s, min_stride, max_stride)."""
+        if not grids:
+            raise ValueError("a dataset needs at least one grid")
+        self.grids = tuple(grids)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+
+def batch_items(items: Sequence) -> tuple[np.ndarray, int]:
+    """(item indices, grid index) of one sampler batch of `idx` or `(idx, grid_index)` items."""
+    pairs = np.asarray(items, dtype=np.int64)  # N x 2 of (idx, grid_index), or N of idx
+    if pairs.ndim == 1:
+        pairs = np.stack([pairs, np.zeros_like(pairs)], axis=1)
+    if pairs.shape[0] == 0:
+        raise ValueError("a batch needs at least one item")
+    g = int(pairs[0, 1])
+    if (pairs[:, 1] != g).any():
+        raise ValueError("a batch must hold items of one grid")
+    return pairs[:, 0], g
+
+
+class VideoClipDataset(GridDataset):
     def __init__(self, index: SplitIndex, cfg, grids: Sequence, default_crop: int,
                  train: bool, seed: int = 0, cache: Optional[ClipCache] = None,
                  default_frames: Optional[int] = None):
@@ -66,15 +95,6 @@ class VideoClipDataset(torch.utils.data.Dataset):
     @property
     def labels(self) -> list[int]:
         return [v.label for v in self.videos]
-
-    def set_grids(self, grids: Sequence) -> None:
-        """The current stage's grids (objects with t, s, min_stride, max_stride)."""
-        if not grids:
-            raise ValueError("a dataset needs at least one grid")
-        self.grids = tuple(grids)
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = int(epoch)
 
     def __len__(self) -> int:
         return len(self.videos) * self.k
@@ -115,14 +135,7 @@ class VideoClipDataset(torch.utils.data.Dataset):
         resized with one `F.interpolate` call per crop side. Clips the batch cannot do exactly as `patch`
         does take `patch` itself, in item order: every clip without the cache, a video that
         failed to decode (it is substituted as there), a stream `Streams` cannot follow."""
-        pairs = np.asarray(items, dtype=np.int64)  # N x 2 of (idx, grid_index), or N of idx
-        if pairs.ndim == 1:
-            pairs = np.stack([pairs, np.zeros_like(pairs)], axis=1)
-        if pairs.shape[0] == 0:
-            raise ValueError("a batch needs at least one item")
-        idx, g = pairs[:, 0], int(pairs[0, 1])
-        if (pairs[:, 1] != g).any():
-            raise ValueError("a batch must hold items of one grid")
+        idx, g = batch_items(items)
         grid = self.grids[g]
         out = np.empty((len(idx), grid.t, grid.s, grid.s, 3), dtype=np.uint8)
         labels = np.empty(len(idx), dtype=np.int64)

@@ -14,7 +14,8 @@ once. Layouts (`dataset.format`):
 - hmdb51: `<ann>/<class>_test_split<N>.txt` (`video 1|2|0`: train, test, unused);
   files `root/<class>/<video>`.
 
-`<ann>` is `dataset.annotations` when set, else `root`.
+`<ann>` is `dataset.annotations` when set, else `root`. Any other `dataset.format` is an import
+path to the user's own code (mgsearch.data.userdata), which reads no files here.
 """
 
 from __future__ import annotations
@@ -195,9 +196,10 @@ def _hmdb51(cfg, split: str, root: Path, ann: Path) -> SplitList:
     return SplitList(classes, tuple(entries))
 
 
-READERS: dict[str, Callable] = {"folder": _folder, "synthetic": _folder, "list": _list,
-                                "kinetics": _kinetics, "ssv2": _ssv2, "ucf101": _ucf101,
-                                "hmdb51": _hmdb51}
+# The built-in `dataset.format` names (mgsearch.data.config.FORMATS is this dict's keys).
+READERS: dict[str, Callable] = {"folder": _folder, "list": _list, "kinetics": _kinetics,
+                                "ssv2": _ssv2, "ucf101": _ucf101, "hmdb51": _hmdb51,
+                                "synthetic": _folder}
 
 
 def read_split(cfg, split: str) -> SplitList:

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
+from ..imports import is_import_path
 from .config import DatasetConfig
 from .index import build_index, summarize
 
@@ -25,7 +26,10 @@ def dataset_config_for(target: str, fmt: str | None = None, overrides=()) -> Dat
         from ..config import load_config
 
         dcfg = load_config(path, list(overrides)).dataset
-        return dataclasses.replace(dcfg, format=fmt) if fmt else dcfg
+        try:
+            return dataclasses.replace(dcfg, format=fmt) if fmt else dcfg
+        except ValueError as err:  # e.g. eval_clips > 1 with an import-path --format
+            raise ConfigError(f"{target}: --format {fmt}: dataset.{err}") from None
     if not path.is_dir():
         raise ConfigError(f"{target!r} is neither a folder nor a config YAML; pass the dataset "
                           f"folder (e.g. data/synth) or an experiment file")
@@ -35,7 +39,12 @@ def dataset_config_for(target: str, fmt: str | None = None, overrides=()) -> Dat
 
 
 def dataset_summary(dcfg: DatasetConfig) -> dict:
-    """Index both splits (probing each file once) and summarize; skipped files are listed."""
+    """Index both splits (probing each file once) and summarize; skipped files are listed. A
+    user's source (an import-path format) gives its items and classes only."""
+    if is_import_path(dcfg.format):
+        from .userdata import source_summary
+
+        return source_summary(dcfg)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the summary lists every skipped file itself
         indexes = [build_index(dcfg, s, remember=False)
@@ -55,6 +64,10 @@ def format_summary(s: dict) -> str:
     lines = [f"dataset {s['root']} ({s['format']}): {s['num_classes']} classes: "
              + ", ".join(s["classes"][:12]) + (" ..." if s["num_classes"] > 12 else "")]
     for name, sp in s["splits"].items():
+        if "skipped" not in sp:  # a user's source: nothing was probed
+            lines.append(f"  {name:>10}: {sp['clips']} clips; clips per class "
+                         f"{min(sp['clips_per_class'])}-{max(sp['clips_per_class'])}")
+            continue
         lines.append(f"  {name:>10}: {sp['clips']} clips, {sp['skipped']} skipped; "
                      f"{_range_text(sp['fps'], ' fps')}, {_range_text(sp['duration_s'], ' s')}, "
                      f"{_range_text(sp['frames'], ' frames')}, "
@@ -77,13 +90,11 @@ class PreviewRow:
 def preview_info(cfg, clips_per_grid: int = 1, seed: int = 0) -> list[PreviewRow]:
     """Sampled training clips on every grid of the experiment's schedule, ready to draw."""
     from ..allocation import schedule_grids
-    from .dataset import VideoClipDataset
-    from .loaders import open_split
+    from .loaders import clip_dataset, open_split
 
-    index, cache = open_split(cfg.dataset, cfg.dataset.train_split)
     grids = schedule_grids(cfg)
-    ds = VideoClipDataset(index, cfg.dataset, grids, cfg.shape.crop, train=True, seed=seed,
-                          cache=cache, default_frames=cfg.shape.frames)
+    ds = clip_dataset(cfg, open_split(cfg.dataset, cfg.dataset.train_split), grids, train=True,
+                      seed=seed)
     mean = np.asarray(cfg.dataset.mean).reshape(3, 1, 1, 1)
     std = np.asarray(cfg.dataset.std).reshape(3, 1, 1, 1)
     rng = np.random.default_rng(seed)

@@ -29,31 +29,51 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError
+from ..imports import is_import_path
 from .cache import build_cache
 from .dataset import BatchView, GridCollate, PatchView, VideoClipDataset
 from .index import build_index
 from .sampler import MultigridBatchSampler
+from .userdata import UserClipDataset, check_same_classes, open_source
 
 
 def open_split(dcfg, split: str, progress: bool = False, workers: int = 1):
-    """(SplitIndex, ClipCache or None) for one split of a DatasetConfig."""
+    """What one split of a DatasetConfig reads: (SplitIndex, ClipCache or None) for a built-in
+    format, (the user's source, None) for an import path (mgsearch.data.userdata)."""
+    if is_import_path(dcfg.format):
+        return open_source(dcfg, split), None
     index = build_index(dcfg, split)
     cache = (build_cache(index, dcfg.cache_dir, dcfg.cache_short_side, workers=workers,
                          progress=progress) if dcfg.cache else None)
     return index, cache
 
 
+def clip_dataset(cfg, opened, grids, train: bool, seed: int = 0, dcfg=None):
+    """The map-style dataset of an `open_split` result on `grids`: VideoClipDataset over an
+    index and its cache, or UserClipDataset over a user's source; `dcfg`: cfg.dataset."""
+    dcfg, (data, cache) = dcfg or cfg.dataset, opened
+    if is_import_path(dcfg.format):
+        return UserClipDataset(data, dcfg, grids, train=train, seed=seed)
+    return VideoClipDataset(data, dcfg, grids, cfg.shape.crop, train=train, seed=seed,
+                            cache=cache, default_frames=cfg.shape.frames)
+
+
 def prepare_data(cfg, workers: int | None = None) -> int:
     """Index both splits and build their caches once, in the calling process and on all its
     cores, before any trial or worker starts (they then only open the finished stores instead
-    of each decoding everything). Returns the number of training clips."""
+    of each decoding everything); a user's source is built and one clip of it checked at the
+    full shape. Returns the number of training clips."""
 
     d = cfg.dataset
     n = workers or os.cpu_count() or 1
-    train_index, _ = open_split(d, d.train_split, progress=True, workers=n)
-    val_index, _ = open_split(d, d.val_split, progress=True, workers=n)
-    check_eval_subset(cfg, len(val_index.videos) * d.eval_clips)
-    return len(train_index.videos)
+    train = open_split(d, d.train_split, progress=True, workers=n)
+    val = open_split(d, d.val_split, progress=True, workers=n)
+    val_set = clip_dataset(cfg, val, [full_grid(cfg)], train=False)
+    check_eval_subset(cfg, len(val_set))
+    if is_import_path(d.format):
+        check_same_classes(d, train[0], val[0])
+        val_set.batch([0])  # a wrong clip shape or dtype: one line here, before Ray
+    return len(clip_dataset(cfg, train, [full_grid(cfg)], train=True))
 
 
 def check_eval_subset(cfg, val_clips: int) -> None:
@@ -100,30 +120,27 @@ class Loaders:
         d = cfg.dataset
         self.cfg, self.rank, self.world = cfg, rank, world
         self.per_clip = per_clip  # the clip-by-clip path batches reproduce (tests, benches)
-        train_index, train_cache = open_split(d, d.train_split, progress=rank == 0)
-        val_index, val_cache = open_split(d, d.val_split, progress=rank == 0)
-        self.num_classes = len(train_index.classes)
+        self._train_split = open_split(d, d.train_split, progress=rank == 0)
+        val_split = open_split(d, d.val_split, progress=rank == 0)
         seed = cfg.train.seed
         first = schedule.stages[0].grids if schedule is not None else [full_grid(cfg)]
-        self.train_set = VideoClipDataset(train_index, d, first,
-                                          cfg.shape.crop, train=True, seed=seed,
-                                          cache=train_cache, default_frames=cfg.shape.frames)
-        self.val_set = VideoClipDataset(val_index, d, [full_grid(cfg)], cfg.shape.crop,
-                                        train=False, seed=seed, cache=val_cache,
-                                        default_frames=cfg.shape.frames)
+        self.train_set = clip_dataset(cfg, self._train_split, first, train=True, seed=seed)
+        self.val_set = clip_dataset(cfg, val_split, [full_grid(cfg)], train=False, seed=seed)
+        self.num_classes = len(self.train_set.classes)
         self.train_batch = max(1, cfg.shape.batch // max(world, 1))  # at the full shape
         # Evaluation batches: train.eval_batch, or 4x the per-worker training batch.
         self.val_batch = val_batch or cfg.train.eval_batch or 4 * self.train_batch
         subset = cfg.train.eval_subset_clips
         check_eval_subset(cfg, len(self.val_set))
         k = self.val_set.k  # items per video: clip j of video i is item i*k + j
-        self.subset_items = (balanced_subset([v.label for v in val_index.videos
-                                            for _ in range(k)], subset) if subset else None)
+        self.subset_items = (balanced_subset([label for label in self.val_set.labels
+                                              for _ in range(k)], subset) if subset else None)
         self.collate = GridCollate(d.mean, d.std)
         self._bn_set = None  # training videos at the full shape, built on first precise BN
 
     def _loader(self, dataset, batch_sampler) -> torch.utils.data.DataLoader:
-        view, collate = ((PatchView(dataset), self.collate) if self.per_clip
+        per_clip = self.per_clip and isinstance(dataset, VideoClipDataset)  # a user's: by clip
+        view, collate = ((PatchView(dataset), self.collate) if per_clip
                          else (BatchView(dataset), _as_is))
         return torch.utils.data.DataLoader(view, batch_sampler=batch_sampler, collate_fn=collate,
                                            num_workers=self.cfg.dataset.loader_workers,
@@ -145,10 +162,8 @@ class Loaders:
         stream is touched); the same fixed random subset every time, so it spans the classes."""
         if self._bn_set is None:
             one = dataclasses.replace(self.cfg.dataset, eval_clips=1)
-            self._bn_set = VideoClipDataset(self.train_set.index, one, [full_grid(self.cfg)],
-                                            self.cfg.shape.crop, train=False,
-                                            cache=self.train_set.cache,
-                                            default_frames=self.cfg.shape.frames)
+            self._bn_set = clip_dataset(self.cfg, self._train_split, [full_grid(self.cfg)],
+                                        train=False, dcfg=one)
         order = np.random.default_rng([self.cfg.train.seed, 1]).permutation(len(self._bn_set))
         mine = order[:clips].tolist()[self.rank::self.world]
         # At the training batch: deeper layers' inputs depend on the batch statistics of the
@@ -189,4 +204,7 @@ def _as_is(batch):
 
 def count_train_clips(cfg) -> int:
     """Usable training clips (after skipping unreadable files), for the cost model."""
-    return len(build_index(cfg.dataset, cfg.dataset.train_split).videos)
+    d = cfg.dataset
+    if is_import_path(d.format):
+        return len(open_source(d, d.train_split))
+    return len(build_index(d, d.train_split).videos)

@@ -11,7 +11,8 @@ import torch.nn.functional as F
 
 from .. import models
 from ..errors import ConfigError
-from ..imports import load_object
+from ..data.userdata import resolve_source
+from ..imports import is_import_path, load_object
 from .precise_bn import recompute_bn_stats
 
 
@@ -94,10 +95,13 @@ def resolve_loss(path: str | None):
 
 
 def check_imports(cfg) -> None:
-    """Load `model.name` and `train.loss` here, in the driver, so a bad import path is one line
-    before Ray starts anything (trial drivers and workers load them again)."""
+    """Load `model.name`, `train.loss` and an import-path `dataset.format` here, in the driver,
+    so a bad import path is one line before Ray starts anything (trial drivers and workers load
+    them again)."""
     models.resolve_model(cfg.model.name)
     resolve_loss(cfg.train.loss)
+    if is_import_path(cfg.dataset.format):
+        resolve_source(cfg.dataset)
 
 
 def training_step(net, optimizer, scaler, clips: torch.Tensor, labels: torch.Tensor,
