@@ -102,8 +102,10 @@ def test_killed_worker_resumes_at_the_same_iteration(ray_local, tiny_dataset, tm
         time.sleep(0.2)
     assert len(rows(run_dir)) > first_ckpt.index, "the run did not get past its first checkpoint"
     time.sleep(1.0)  # past the controller's poll, so the checkpoint is registered
-    workers = [a for a in list_actors(filters=[("class_name", "=", "RayTrainWorker"),
-                                               ("state", "=", "ALIVE")])]
+    # This session's own Ray by its address: another Ray on the machine must not be asked.
+    own = ray_local.get_runtime_context().gcs_address
+    workers = list_actors(address=own, filters=[("class_name", "=", "RayTrainWorker"),
+                                                ("state", "=", "ALIVE")])
     assert workers
     os.kill(workers[-1].pid, signal.SIGKILL)
     thread.join(timeout=300)
