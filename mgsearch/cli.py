@@ -96,7 +96,7 @@ def _add_schedule(sub) -> None:
 
 def _search(args: argparse.Namespace) -> int:
     from .config import load_config
-    from .search import experiment_path, run_search, summarize
+    from .search import experiment_path, run_search, search_complete, summarize
     from .watch import tensorboard_hint
 
     cfg = load_config(args.config, args.overrides)
@@ -106,7 +106,7 @@ def _search(args: argparse.Namespace) -> int:
     print(summarize(grid))
     print(f"[mgsearch] experiment folder: {path}")
     print(f"[mgsearch] report: mgsearch report {path}")
-    return 0 if not grid.errors else 1
+    return 0 if search_complete(grid) else 1  # a partial search is not a result
 
 
 def _add_search(sub) -> None:

@@ -169,6 +169,9 @@ class TrainConfig:
     ref_step: bool = True
     loss: Optional[str] = None  # "package.module:callable", loss(logits, labels) -> scalar; null: CE
     max_failures: int = 0  # worker-group restarts Ray Train may do, resuming from a checkpoint
+    # Checkpoints a run keeps: the newest keep_checkpoints, plus the one of the best val_top1
+    # (each holds model + optimizer state: ~11 MB for resnet3d_small with AdamW)
+    keep_checkpoints: int = 2
     storage_path: str = "results"  # run folders go here (a local path or a URI Ray accepts)
 
     def __post_init__(self) -> None:
@@ -192,6 +195,8 @@ class TrainConfig:
             check(self.checkpoint_points >= 1 and self.eval_points % self.checkpoint_points == 0,
                   "checkpoint_points", self.checkpoint_points,
                   f"must divide eval_points ({self.eval_points}): checkpoints sit at evaluations")
+        check(self.keep_checkpoints >= 1, "keep_checkpoints", self.keep_checkpoints,
+              "must be >= 1 (the newest is what a restart resumes from)")
         check(self.max_failures >= -1, "max_failures", self.max_failures,
               "must be >= 0 (or -1: retry forever)")
         check(not (self.precision == "fp16" and not self.use_gpu), "precision", self.precision,

@@ -77,7 +77,8 @@ def config_hash(cfg) -> str:
     excluded): checkpoints of another hash are refused, and `run_name` carries it."""
     data = to_dict(cfg)
     data.pop("name", None)
-    data.get("train", {}).pop("storage_path", None)
+    for key in ("storage_path", "keep_checkpoints"):  # where and how much, not what, is trained
+        data.get("train", {}).pop(key, None)
     if data.get("train", {}).get("loss", 0) is None:  # the default: hashes as before it existed
         data["train"].pop("loss")
     # "baseline": the flag runs once carried beside the config; kept so their hashes still hold

@@ -19,12 +19,15 @@ training clock that ASHA and the analysis use.
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import time
 
+from . import storage
 from .config import Config, with_absolute_paths
-from .contract import (BASELINE, METRIC, MODE, POINT_KEYS, TIME_ATTR, TRIAL_RUNS, SearchPoint,
-                       check_name, predict, trial_run_name)
+from .configtypes import to_dict
+from .contract import (BASELINE, METRIC, METRICS_FILE, MODE, POINT_KEYS, TIME_ATTR, TRIAL_RUNS,
+                       SearchPoint, check_name, predict, trial_run_name)
 from .errors import ConfigError
 from .raycluster import ensure_ray
 from .storage import absolute_storage, join
@@ -94,13 +97,33 @@ def trial(config: dict, base: Config) -> None:
     ctx = ray.tune.get_context()
     # <train.storage_path>/<this Tune experiment>/train_runs/train-<trial id>: a restored trial
     # finds its checkpoints there, whoever built the Tuner
-    storage = join(absolute_storage(base.train.storage_path), ctx.get_experiment_name(),
-                   TRIAL_RUNS)
+    runs = join(absolute_storage(base.train.storage_path), ctx.get_experiment_name(), TRIAL_RUNS)
+    name = trial_run_name(ctx.get_trial_id())
+    last = finished_report(join(runs, name))
+    if last is not None:  # a restored search whose state lagged: the run is done, report it
+        print(f"[mgsearch] {name} finished before (point {last['point']}/{last['points']}): "
+              f"not trained again", flush=True)
+        ray.tune.report(last)
+        return
     trainer = build_trainer(
-        point.apply(base), point=point, name=trial_run_name(ctx.get_trial_id()), storage=storage,
+        point.apply(base), point=point, name=name, storage=runs,
         callbacks=[] if in_process else [TuneReportCallback()], via_tune=in_process,
         driver_start=started)
     trainer.fit()
+
+
+def finished_report(run_dir: str) -> dict | None:
+    """The last report of a run folder whose run reached its last point, else None."""
+    text = storage.read_text(join(run_dir, METRICS_FILE)) or ""
+    for line in reversed(text.splitlines()):
+        try:
+            last = json.loads(line)
+        except json.JSONDecodeError:  # a line cut short by a kill
+            continue
+        done = (isinstance(last, dict) and last.get("points") is not None
+                and last.get("point") == last.get("points"))
+        return last if done else None
+    return None
 
 
 def trainable(cfg: Config):
@@ -219,10 +242,18 @@ def _scheduler(cfg: Config, own_metric: bool):
                          reduction_factor=cfg.search.reduction_factor, max_t=10**9, **metric)
 
 
+SEARCH_CONFIG = "search_config.json"  # the Config an experiment started with (resume checks it)
+# Settings a resumed search may change: where results go, how many trials run at once, for how
+# long, restarts and retention, the report's margin. Anything else would mix runs.
+RESUME_MAY_CHANGE = ("train.storage_path", "train.max_failures", "train.keep_checkpoints",
+                     "search.max_concurrent_trials", "search.time_budget_s", "search.delta")
+
+
 def build_tuner(cfg: Config, *, clips: int | None = None, resume: bool = False,
                 retry_errored: bool = False):
     """A Tuner for `cfg.search`, new or restored from the experiment folder, and that folder.
-    `clips`: the training set's size (None: index the data, building its caches)."""
+    `clips`: the training set's size (None: index the data, building its caches). The caller
+    must hold the experiment's lock (`run_search` does) before fitting it."""
     from .train.model import check_imports
     from .watch import progress_reporter
 
@@ -237,6 +268,7 @@ def build_tuner(cfg: Config, *, clips: int | None = None, resume: bool = False,
     reporter = progress_reporter(cfg)
     exists = tune.Tuner.can_restore(path)
     if exists and resume:  # resuming a search that never started simply starts it
+        check_resumed_config(cfg, path)
         return tune.Tuner.restore(path, trainable=trainable(cfg), resume_unfinished=True,
                                   resume_errored=retry_errored, restart_errored=False), path
     if exists:
@@ -244,6 +276,8 @@ def build_tuner(cfg: Config, *, clips: int | None = None, resume: bool = False,
                           f"start another with --set search.name=<new name>")
     clips = _training_clips(cfg) if clips is None else clips
     alg, space, num_samples = _search_alg(cfg, check_points(cfg, search_points(cfg), clips))
+    check_resumed_config(cfg, path)  # a folder left by a driver killed before Tune wrote state
+    storage.write_text(join(path, SEARCH_CONFIG), json.dumps(to_dict(cfg), indent=1))
     # Optuna holds the metric(s) itself; Tune refuses a metric given twice.
     tune_holds_metric = cfg.search.algorithm in ("grid", "random")
     tune_config = tune.TuneConfig(
@@ -259,23 +293,76 @@ def build_tuner(cfg: Config, *, clips: int | None = None, resume: bool = False,
                       run_config=run_config), path
 
 
+def check_resumed_config(cfg: Config, path: str) -> None:
+    """Refuse to continue the experiment at `path` with a config that would mix runs: every
+    setting but RESUME_MAY_CHANGE must equal the one it started with (its SEARCH_CONFIG)."""
+    text = storage.read_text(join(path, SEARCH_CONFIG))
+    if text is None:
+        return  # started before configs were stored
+    differ = [k for k in _differing(json.loads(text), to_dict(cfg))
+              if not any(k == f or k.startswith(f + ".") for f in RESUME_MAY_CHANGE)]
+    if differ:
+        shown = ", ".join(differ[:6]) + (f" (+{len(differ) - 6} more)" if len(differ) > 6 else "")
+        raise ConfigError(f"the search at {path} started with another config: {shown} differ; "
+                          f"resume it with the config it started with, or start a new "
+                          f"experiment with --set search.name=<new name>")
+
+
+def _differing(a, b, prefix: str = "") -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [k for key in sorted(set(a) | set(b))
+                for k in _differing(a.get(key), b.get(key), f"{prefix}{key}.")]
+    return [] if a == b else [prefix.rstrip(".")]
+
+
 def run_search(cfg: Config, *, clips: int | None = None, resume: bool = False,
                retry_errored: bool = False):
     """Run (or continue) the search; returns Tune's `ResultGrid` (its `experiment_path` is the
-    experiment folder). Relative paths in `cfg` are taken from the current directory."""
-    tuner, _ = build_tuner(cfg, clips=clips, resume=resume, retry_errored=retry_errored)
-    return tuner.fit()
+    experiment folder). Relative paths in `cfg` are taken from the current directory. One
+    driver per experiment: a second one is refused (mgsearch.lock)."""
+    from .lock import experiment_lock
+
+    with experiment_lock(experiment_path(with_absolute_paths(cfg))):
+        tuner, _ = build_tuner(cfg, clips=clips, resume=resume, retry_errored=retry_errored)
+        return tuner.fit()
+
+
+def trial_state(result) -> str:
+    """What became of one trial: "ok" (reached its last point), "error", "not started", or
+    "interrupted at epoch k/n" (it reported, but not its last point)."""
+    m = result.metrics or {}
+    if result.error:
+        return "error"
+    if "point" not in m:
+        return "not started"
+    if m.get("point") != m.get("points"):
+        return f"interrupted at epoch {_g(m.get('epoch', 0))}/{_g(m.get('max_epoch', '?'))}"
+    return "ok"
 
 
 def summarize(grid) -> str:
-    """One line per trial: point, final accuracy, training clock."""
-    rows = []
+    """One line per trial: point, final accuracy, training clock, what became of it; and a last
+    line saying whether the search is complete."""
+    rows, states = [], []
     for r in grid:
         m, c = r.metrics or {}, r.config or {}
         p = c.get("point", c)
-        top1 = f"{m['val_top1']:.1f}" if "val_top1" in m else "-"
-        state = "error" if r.error else "ok"
+        top1 = f"{m[METRIC]:.1f}" if METRIC in m else "-"
+        state = trial_state(r)
+        states.append(state)
         rows.append(f"  {p.get('grid_set', '?'):<12} seed {p.get('seed', '?'):<3} "
                     f"top-1 {top1:>5}%  clock {m.get(TIME_ATTR, 0):7.1f} s  "
-                    f"epochs {m.get('epoch', 0)}/{m.get('max_epoch', '?')}  {state}")
-    return "trials:\n" + "\n".join(sorted(rows))
+                    f"epochs {_g(m.get('epoch', 0))}/{_g(m.get('max_epoch', '?'))}  {state}")
+    done = sum(s == "ok" for s in states)
+    verdict = ("complete" if done == len(states) else
+               f"NOT complete: {done} of {len(states)} trials finished; continue it with "
+               f"--resume (--retry-errored for errors); a report of it now is provisional")
+    return "trials:\n" + "\n".join(sorted(rows)) + f"\nsearch {verdict}"
+
+
+def _g(value) -> str:
+    return f"{value:.4g}" if isinstance(value, (int, float)) else str(value)
+
+
+def search_complete(grid) -> bool:
+    return all(trial_state(r) == "ok" for r in grid)

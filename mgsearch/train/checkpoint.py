@@ -41,8 +41,10 @@ def set_rng_state(state: dict) -> None:
 
 
 def save(folder: str | Path, *, model_state: dict, optimizer_state: dict, iteration: int,
-         point: int, clock_state: dict, counters: dict, cfg_hash: str) -> Path:
-    """Write a checkpoint after `iteration` completed iterations (report point `point`)."""
+         point: int, clock_state: dict, counters: dict, cfg_hash: str,
+         score: float | None = None) -> Path:
+    """Write a checkpoint after `iteration` completed iterations (report point `point`);
+    `score`: the search metric measured there (val_top1), when the point evaluated."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     torch.save({"model": model_state, "optimizer": optimizer_state, "iteration": iteration,
@@ -50,7 +52,7 @@ def save(folder: str | Path, *, model_state: dict, optimizer_state: dict, iterat
                 "config_hash": cfg_hash}, folder / STATE)
     (folder / META).write_text(json.dumps({"iteration": iteration, "point": point,
                                            "config_hash": cfg_hash, "clock": clock_state,
-                                           "counters": counters}, indent=1))
+                                           "counters": counters, "score": score}, indent=1))
     return folder
 
 
@@ -66,18 +68,22 @@ def load(folder: str | Path, cfg_hash: str) -> dict:
 
 
 def saved_in(run_dir: str | Path) -> list[Path]:
-    """The checkpoint folders a run folder holds (Ray Train's `checkpoint_*`, each with our
-    meta.json and state.pt), newest iteration first: what a new driver resumes from when Ray
-    hands it none (Ray Train's in-process mode does not restore a run by its name)."""
+    """The checkpoint folders a run folder holds (`checkpoint_*`, each with meta.json and
+    state.pt), newest iteration first."""
+    return [folder for folder, _ in _metas(run_dir)]
+
+
+def _metas(run_dir: str | Path) -> list[tuple[Path, dict]]:
     found = []
     for meta in Path(run_dir).glob(f"*/{META}"):
         try:
-            iteration = int(json.loads(meta.read_text())["iteration"])
+            data = json.loads(meta.read_text())
+            data["iteration"] = int(data["iteration"])
         except (OSError, ValueError, KeyError, TypeError):  # a copy cut short by a kill
             continue
         if (meta.parent / STATE).is_file():
-            found.append((iteration, meta.parent))
-    return [folder for _, folder in sorted(found, key=lambda f: (-f[0], str(f[1])))]
+            found.append((meta.parent, data))
+    return sorted(found, key=lambda f: (-f[1]["iteration"], str(f[0])))
 
 
 def load_latest(run_dir: str | Path, cfg_hash: str) -> tuple[Path, dict] | None:
@@ -93,8 +99,9 @@ def load_latest(run_dir: str | Path, cfg_hash: str) -> tuple[Path, dict] | None:
 
 def save_into_run(run_dir: str | Path, keep: int = 2, **state) -> Path:
     """`save` straight into a local run folder as `checkpoint_<iteration>` (written beside it,
-    then renamed: a kill leaves the previous ones whole), keeping the newest `keep`. For runs
-    whose checkpoints Ray does not persist (Ray Train's in-process mode keeps none)."""
+    then renamed: a kill leaves the previous ones whole), then keep the newest `keep` and the
+    one of the best score. The run's restarts and reruns resume from the newest (`load_latest`);
+    Ray never holds these (its in-process mode would keep none)."""
     run_dir = Path(run_dir)
     final = run_dir / f"checkpoint_{int(state['iteration']):08d}"
     tmp = run_dir / f".{final.name}.{os.getpid()}.tmp"
@@ -102,6 +109,11 @@ def save_into_run(run_dir: str | Path, keep: int = 2, **state) -> Path:
     save(tmp, **state)
     shutil.rmtree(final, ignore_errors=True)
     os.replace(tmp, final)
-    for old in saved_in(run_dir)[keep:]:
-        shutil.rmtree(old, ignore_errors=True)
+    metas = _metas(run_dir)
+    scored = [(m["score"], -m["iteration"], f) for f, m in metas
+              if isinstance(m.get("score"), (int, float))]
+    best = max(scored)[2] if scored else None  # the earliest of equal best scores
+    for folder, _ in metas[keep:]:
+        if folder != best:
+            shutil.rmtree(folder, ignore_errors=True)
     return final

@@ -59,7 +59,7 @@ def build_trainer(cfg, *, point: SearchPoint | None = None, name: str | None = N
         run_config=RunConfig(
             name=name, storage_path=storage, callbacks=list(callbacks or []),
             failure_config=FailureConfig(max_failures=tc.max_failures),
-            checkpoint_config=CheckpointConfig(num_to_keep=2)),
+            checkpoint_config=CheckpointConfig(num_to_keep=tc.keep_checkpoints)),  # remote storage
     )
 
 

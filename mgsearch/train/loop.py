@@ -60,10 +60,10 @@ class WorkerRun:
             ctx = ray.train.get_context()
             self.rank, self.world = ctx.get_world_rank(), ctx.get_world_size()
         self.is_chief = self.rank == 0
-        # Ray Train's in-process mode persists no checkpoint: such a run writes its own into
-        # its (local) run folder, where a rerun of the same config finds them (restore()).
-        self.own_checkpoints = (storage.file_path(run_dir) if run_dir is not None and
-                                cfg.train.workers == 0 and not via_tune else None)
+        # Checkpoints: rank 0 writes them into the run folder itself when it is local (Ray Train's
+        # in-process mode would persist none, and a new driver, a restored trial or a restarted
+        # worker group all find them there: restore()); Ray persists them for remote storage.
+        self.own_checkpoints = storage.file_path(run_dir) if run_dir is not None else None
         self.node_id = ray.get_runtime_context().get_node_id()  # which node trained (clusters)
         self.distributed = self.world > 1 and torch.distributed.is_initialized()
         self.cfg_hash = contract.config_hash(cfg)
@@ -103,18 +103,19 @@ class WorkerRun:
 
     # -- restore ---------------------------------------------------------------------------------
     def restore(self) -> None:
-        """Continue from Ray Train's latest checkpoint when this is a restart, else from the
-        newest checkpoint in the run folder (a local one) when a new driver runs it again."""
-        found = self.api.get_checkpoint()
-        if found is not None:
-            with found.as_directory() as folder:
-                state = ckpt.load(folder, self.cfg_hash)
-        else:  # a new driver on a run folder that holds checkpoints (a rerun, a restored trial)
-            local = storage.file_path(self.run_dir) if self.run_dir is not None else None
-            latest = ckpt.load_latest(local, self.cfg_hash) if local is not None else None
+        """Continue from the run's newest checkpoint, if it has one: a restarted worker group,
+        a restored Tune trial and a rerun of the same config all resume where it stopped."""
+        if self.own_checkpoints is not None:
+            latest = ckpt.load_latest(self.own_checkpoints, self.cfg_hash)
             if latest is None:
                 return
             state = latest[1]
+        else:
+            found = self.api.get_checkpoint()
+            if found is None:
+                return
+            with found.as_directory() as folder:
+                state = ckpt.load(folder, self.cfg_hash)
         self.net.load_state(state["model"], state["optimizer"])
         self.clock.load_state_dict(state["clock"])
         self.counters.update(state["counters"])
@@ -230,7 +231,8 @@ class WorkerRun:
         }
         metrics = contract.check_report(metrics)
         self.counters["time_reported_s"] = self.clock.total
-        state = dict(iteration=done, point=point.index, cfg_hash=self.cfg_hash)
+        state = dict(iteration=done, point=point.index, cfg_hash=self.cfg_hash,
+                     score=metrics.get(contract.METRIC))
         if point.checkpoint and self.is_chief and self.own_checkpoints is None:
             with self.clock.other(), tempfile.TemporaryDirectory() as folder:
                 ckpt.save(folder, **self._state(), **state)
@@ -242,9 +244,11 @@ class WorkerRun:
             tblog.log_epoch(self.metrics_file, metrics)
             if self.metrics_file is not None:
                 storage.append_line(self.metrics_file, json.dumps(metrics))
-        if point.checkpoint and self.own_checkpoints is not None:  # after the report's line: a
-            with self.clock.other():  # kill between the two repeats a point, never skips one
-                ckpt.save_into_run(self.own_checkpoints, **self._state(), **state)
+        if point.checkpoint and self.is_chief and self.own_checkpoints is not None:
+            with self.clock.other():  # after the report's line: a kill between the two repeats
+                ckpt.save_into_run(self.own_checkpoints,  # a point, never skips one
+                                   keep=self.cfg.train.keep_checkpoints, **self._state(),
+                                   **state)
 
     def _state(self) -> dict:
         return dict(model_state=self.net.state_dict(),

@@ -95,7 +95,8 @@ def test_round_trip_of_model_optimizer_clock_counters(tmp_path):
     assert state["counters"] == {"clips": 28, "gflops": 3.25}
     meta = json.loads((folder / ckpt.META).read_text())
     assert meta == {"iteration": 7, "point": 2, "config_hash": "h" * 16,
-                    "clock": clock.state_dict(), "counters": {"clips": 28, "gflops": 3.25}}
+                    "clock": clock.state_dict(), "counters": {"clips": 28, "gflops": 3.25},
+                    "score": None}  # no evaluation at this point
 
 
 def test_rng_state_round_trip_replays_the_same_draws(tmp_path):
@@ -134,3 +135,17 @@ def test_the_newest_readable_checkpoint_of_a_run_folder_is_found(tmp_path):
     with pytest.raises(ConfigError, match="config hash"):
         ckpt.load_latest(tmp_path / "run", _hash("solver.base_lr=0.05"))
     assert ckpt.load_latest(tmp_path / "empty", written) is None
+
+
+def test_a_run_keeps_the_newest_checkpoints_and_the_best(tmp_path):
+    net = torch.nn.Linear(3, 2)
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    common = dict(model_state=net.state_dict(), optimizer_state=opt.state_dict(),
+                  clock_state=Clock().state_dict(), counters={}, cfg_hash="h" * 16)
+    for it, score in [(10, 50.0), (20, 80.0), (30, None), (40, 60.0), (50, 70.0)]:
+        ckpt.save_into_run(tmp_path, keep=2, iteration=it, point=it // 10, score=score,
+                           **common)
+    kept = sorted(p.name for p in tmp_path.iterdir())
+    # the newest two (40, 50) and the best val_top1 (80.0 at 20); no temporary folder left
+    assert kept == ["checkpoint_00000020", "checkpoint_00000040", "checkpoint_00000050"]
+    assert ckpt.load_latest(tmp_path, "h" * 16)[1]["iteration"] == 50
