@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
+import re
 import types
 import typing
 from typing import Any, Literal, Mapping, Union
@@ -91,6 +93,8 @@ def coerce(value: Any, tp: Any, key: str) -> Any:
         raise _Mismatch("expected a whole number")
     if tp is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not math.isfinite(value):  # .inf/.nan: no float field of a config means them
+                raise _Mismatch("expected a finite number (not .inf or .nan)")
             return float(value)
         raise _Mismatch("expected a number")
     if tp is str:
@@ -125,6 +129,16 @@ def build(cls: type, data: Mapping[str, Any], prefix: str = "") -> Any:
         if isinstance(err, ConfigError):
             raise
         raise ConfigError(f"{prefix}{err}") from None
+
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._=+-]*")
+NAME_RULE = ("is not a name: use letters, digits and . _ - = + (no '/', no '..'); results "
+             "always go under train.storage_path")
+
+
+def is_name(name: str) -> bool:
+    """A run or experiment name is a folder name under train.storage_path, never a path."""
+    return bool(_NAME.fullmatch(name)) and ".." not in name
 
 
 def check(ok: bool, name: str, value: Any, need: str) -> None:

@@ -21,11 +21,10 @@ import dataclasses
 import hashlib
 import json
 import math
-import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from .configtypes import to_dict
+from .configtypes import NAME_RULE, is_name, to_dict
 from .errors import ConfigError
 
 # -- what Tune optimizes ----------------------------------------------------------------------
@@ -61,14 +60,10 @@ def run_name(cfg) -> str:
             f"{config_hash(cfg)[:8]}")
 
 
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._=+-]*")
-
-
 def check_name(name: str, what: str) -> str:
     """A run or experiment name is a folder name under train.storage_path, never a path."""
-    if not _NAME.fullmatch(name) or ".." in name:
-        raise ConfigError(f"{what} = {name!r} is not a name: use letters, digits and . _ - = + "
-                          f"(no '/', no '..'); results always go under train.storage_path")
+    if not is_name(name):
+        raise ConfigError(f"{what} = {name!r} {NAME_RULE}")
     return name
 
 

@@ -40,10 +40,11 @@ def search_points(cfg: Config) -> list[SearchPoint]:
     sc = cfg.search
     seeds = [cfg.train.seed + i for i in range(sc.repeats)]
     points = []
+    bn_sizes = cfg.bn_base_sizes()  # one authority: the baseline records the first
     if sc.baseline:
-        points += [SearchPoint(BASELINE, 1.0, 1.0, cfg.multigrid.bn_base_size, s) for s in seeds]
+        points += [SearchPoint(BASELINE, 1.0, 1.0, bn_sizes[0], s) for s in seeds]
     for g, ef, lr, bn, s in itertools.product(sc.grid_sets, sc.epoch_factors, sc.lr_multipliers,
-                                              sc.bn_base_sizes, seeds):
+                                              bn_sizes, seeds):
         points.append(SearchPoint(g, ef, lr, bn, s))
     return points
 

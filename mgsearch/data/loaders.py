@@ -32,17 +32,19 @@ from ..errors import ConfigError
 from ..imports import is_import_path
 from .cache import build_cache
 from .dataset import BatchView, GridCollate, PatchView, VideoClipDataset
+from .fit import check_scales, check_videos
 from .index import build_index
 from .sampler import MultigridBatchSampler
 from .userdata import UserClipDataset, check_same_classes, open_source
 
 
-def open_split(dcfg, split: str, progress: bool = False, workers: int = 1):
+def open_split(dcfg, split: str, progress: bool = False, workers: int = 1, index=None):
     """What one split of a DatasetConfig reads: (SplitIndex, ClipCache or None) for a built-in
-    format, (the user's source, None) for an import path (mgsearch.data.userdata)."""
+    format, (the user's source, None) for an import path (mgsearch.data.userdata). `index`: the
+    split's SplitIndex when it is built already."""
     if is_import_path(dcfg.format):
         return open_source(dcfg, split), None
-    index = build_index(dcfg, split)
+    index = index or build_index(dcfg, split)
     cache = (build_cache(index, dcfg.cache_dir, dcfg.cache_short_side, workers=workers,
                          progress=progress) if dcfg.cache else None)
     return index, cache
@@ -62,12 +64,18 @@ def prepare_data(cfg, workers: int | None = None) -> int:
     """Index both splits and build their caches once, in the calling process and on all its
     cores, before any trial or worker starts (they then only open the finished stores instead
     of each decoding everything); a user's source is built and one clip of it checked at the
-    full shape. Returns the number of training clips."""
+    full shape. A clip shape the videos cannot give (mgsearch.data.fit) is refused after the
+    index pass, before any cache is built. Returns the number of training clips."""
 
     d = cfg.dataset
     n = workers or os.cpu_count() or 1
-    train = open_split(d, d.train_split, progress=True, workers=n)
-    val = open_split(d, d.val_split, progress=True, workers=n)
+    indexes = [None, None]
+    if not is_import_path(d.format):
+        check_scales(cfg)
+        indexes = [build_index(d, d.train_split), build_index(d, d.val_split)]
+        check_videos(cfg, indexes)
+    train = open_split(d, d.train_split, progress=True, workers=n, index=indexes[0])
+    val = open_split(d, d.val_split, progress=True, workers=n, index=indexes[1])
     val_set = clip_dataset(cfg, val, [full_grid(cfg)], train=False)
     check_eval_subset(cfg, len(val_set))
     if is_import_path(d.format):
@@ -203,8 +211,11 @@ def _as_is(batch):
 
 
 def count_train_clips(cfg) -> int:
-    """Usable training clips (after skipping unreadable files), for the cost model."""
+    """Usable training clips (after skipping unreadable files), for the cost model; a clip
+    shape those videos cannot give raises `fit.ClipShapeError`."""
     d = cfg.dataset
     if is_import_path(d.format):
         return len(open_source(d, d.train_split))
-    return len(build_index(d, d.train_split).videos)
+    index = build_index(d, d.train_split)
+    check_videos(cfg, [index])
+    return len(index.videos)
