@@ -45,6 +45,17 @@ class _Mismatch(Exception):
     pass
 
 
+class _ItemMismatch(_Mismatch):
+    """A list of the right kind whose item `i` is wrong: the reason names the item."""
+
+
+def _item(value: Any, tp: Any, key: str, i: int) -> Any:
+    try:
+        return coerce(value, tp, f"{key}[{i}]")
+    except _Mismatch as err:
+        raise _ItemMismatch(f"item {i} ({value!r}): {err}") from None
+
+
 def coerce(value: Any, tp: Any, key: str) -> Any:
     """Return `value` as type `tp`, or raise `_Mismatch` with the reason."""
     origin = typing.get_origin(tp)
@@ -66,11 +77,13 @@ def coerce(value: Any, tp: Any, key: str) -> Any:
             if _NONE in args:
                 return None
             raise _Mismatch(f"expected {_describe(tp)}, not null")
-        for arg in args:
-            if arg is _NONE:
-                continue
+        kinds = [a for a in args if a is not _NONE]
+        for arg in kinds:
             try:
                 return coerce(value, arg, key)
+            except _ItemMismatch:
+                if len(kinds) == 1:  # Optional[list]: the list's own reason is the clearer one
+                    raise
             except _Mismatch:
                 continue
         raise _Mismatch(f"expected {_describe(tp)}")
@@ -79,10 +92,10 @@ def coerce(value: Any, tp: Any, key: str) -> Any:
             raise _Mismatch(f"expected {_describe(tp)}")
         args = typing.get_args(tp)
         if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(coerce(v, args[0], f"{key}[{i}]") for i, v in enumerate(value))
+            return tuple(_item(v, args[0], key, i) for i, v in enumerate(value))
         if len(value) != len(args):
             raise _Mismatch(f"expected {_describe(tp)} of length {len(args)}")
-        return tuple(coerce(v, a, f"{key}[{i}]") for i, (v, a) in enumerate(zip(value, args)))
+        return tuple(_item(v, a, key, i) for i, (v, a) in enumerate(zip(value, args)))
     if tp is bool:
         if isinstance(value, bool):
             return value

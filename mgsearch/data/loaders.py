@@ -70,10 +70,12 @@ def prepare_data(cfg, workers: int | None = None) -> int:
     d = cfg.dataset
     n = workers or os.cpu_count() or 1
     indexes = [None, None]
-    if not is_import_path(d.format):
+    if not is_import_path(d.format):  # what the index pass tells, before any cache is built
         check_scales(cfg)
         indexes = [build_index(d, d.train_split), build_index(d, d.val_split)]
         check_videos(cfg, indexes)
+        check_eval_subset(cfg, len(clip_dataset(cfg, (indexes[1], None), [full_grid(cfg)],
+                                                 train=False)))
     train = open_split(d, d.train_split, progress=True, workers=n, index=indexes[0])
     val = open_split(d, d.val_split, progress=True, workers=n, index=indexes[1])
     val_set = clip_dataset(cfg, val, [full_grid(cfg)], train=False)
