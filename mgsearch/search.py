@@ -73,10 +73,10 @@ def search_space(cfg: Config, clips: int | None = None) -> dict:
     return space
 
 
-def _training_clips(cfg: Config) -> int:
+def _training_clips(cfg: Config, check=None) -> int:
     from .data import prepare_data
 
-    return prepare_data(cfg)
+    return prepare_data(cfg, check=check)
 
 
 # -- trials ------------------------------------------------------------------------------------
@@ -230,8 +230,15 @@ def build_tuner(cfg: Config, *, clips: int | None = None, resume: bool = False,
     cfg = with_absolute_paths(cfg)
     check_imports(cfg)  # a bad model.name or train.loss: one line, before Ray and any trial
     path = experiment_path(cfg)
-    if clips is None and not resume:  # index (and cache) the data before Ray takes the cores
-        clips = _training_clips(cfg)
+    points: list[dict] = []
+
+    def check(n: int) -> None:  # every point's schedule on n clips: a point the data cannot
+        points[:] = check_points(cfg, search_points(cfg), n)  # hold fails before Ray starts
+
+    if clips is None:  # index the data (its caches after `check`) before Ray takes the cores
+        clips = _training_clips(cfg, check=check)
+    else:
+        check(clips)
     cluster = ensure_ray()  # first: it sets the environment Ray reads when imported
     from ray import tune
 
@@ -243,8 +250,7 @@ def build_tuner(cfg: Config, *, clips: int | None = None, resume: bool = False,
     if exists:
         raise ConfigError(f"a search already exists at {path}; continue it with --resume, or "
                           f"start another with --set search.name=<new name>")
-    clips = _training_clips(cfg) if clips is None else clips
-    alg, space, num_samples = _search_alg(cfg, check_points(cfg, search_points(cfg), clips))
+    alg, space, num_samples = _search_alg(cfg, points)
     # Optuna holds the metric(s) itself; Tune refuses a metric given twice.
     tune_holds_metric = cfg.search.algorithm in ("grid", "random")
     tune_config = tune.TuneConfig(

@@ -60,30 +60,38 @@ def clip_dataset(cfg, opened, grids, train: bool, seed: int = 0, dcfg=None):
                             cache=cache, default_frames=cfg.shape.frames)
 
 
-def prepare_data(cfg, workers: int | None = None) -> int:
+def prepare_data(cfg, workers: int | None = None, check=None) -> int:
     """Index both splits and build their caches once, in the calling process and on all its
     cores, before any trial or worker starts (they then only open the finished stores instead
     of each decoding everything); a user's source is built and one clip of it checked at the
-    full shape. A clip shape the videos cannot give (mgsearch.data.fit) is refused after the
-    index pass, before any cache is built. Returns the number of training clips."""
+    full shape. Returns the number of training clips.
 
+    What the index pass can refuse is refused before any cache is built: a clip shape the
+    videos cannot give (mgsearch.data.fit), too large an eval subset, and whatever `check`
+    (called with the number of training clips: e.g. building the schedules) raises."""
     d = cfg.dataset
     n = workers or os.cpu_count() or 1
-    indexes = [None, None]
-    if not is_import_path(d.format):  # what the index pass tells, before any cache is built
-        check_scales(cfg)
-        indexes = [build_index(d, d.train_split), build_index(d, d.val_split)]
-        check_videos(cfg, indexes)
-        check_eval_subset(cfg, len(clip_dataset(cfg, (indexes[1], None), [full_grid(cfg)],
-                                                 train=False)))
-    train = open_split(d, d.train_split, progress=True, workers=n, index=indexes[0])
-    val = open_split(d, d.val_split, progress=True, workers=n, index=indexes[1])
-    val_set = clip_dataset(cfg, val, [full_grid(cfg)], train=False)
-    check_eval_subset(cfg, len(val_set))
     if is_import_path(d.format):
+        train, val = open_split(d, d.train_split), open_split(d, d.val_split)
+        val_set = clip_dataset(cfg, val, [full_grid(cfg)], train=False)
+        check_eval_subset(cfg, len(val_set))
         check_same_classes(d, train[0], val[0])
         val_set.batch([0])  # a wrong clip shape or dtype: one line here, before Ray
-    return len(clip_dataset(cfg, train, [full_grid(cfg)], train=True))
+        clips = len(clip_dataset(cfg, train, [full_grid(cfg)], train=True))
+        if check is not None:
+            check(clips)
+        return clips
+    check_scales(cfg)
+    train_index, val_index = build_index(d, d.train_split), build_index(d, d.val_split)
+    check_videos(cfg, [train_index, val_index])
+    grid = [full_grid(cfg)]
+    check_eval_subset(cfg, len(clip_dataset(cfg, (val_index, None), grid, train=False)))
+    clips = len(clip_dataset(cfg, (train_index, None), grid, train=True))
+    if check is not None:
+        check(clips)
+    open_split(d, d.train_split, progress=True, workers=n, index=train_index)  # the caches
+    open_split(d, d.val_split, progress=True, workers=n, index=val_index)
+    return clips
 
 
 def check_eval_subset(cfg, val_clips: int) -> None:
