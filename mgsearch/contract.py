@@ -75,6 +75,8 @@ def config_hash(cfg) -> str:
     data.get("train", {}).pop("storage_path", None)
     if data.get("train", {}).get("loss", 0) is None:  # the default: hashes as before it existed
         data["train"].pop("loss")
+    if data.get("search", {}).get("bn_base_sizes", 0) is None:  # null: hashes as the old default
+        data["search"]["bn_base_sizes"] = [8]
     # "baseline": the flag runs once carried beside the config; kept so their hashes still hold
     blob = json.dumps({"config": data, "baseline": is_baseline(cfg)}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]

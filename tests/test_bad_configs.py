@@ -329,3 +329,14 @@ def test_a_configs_record_reloads_with_both_bn_keys():
 
     cfg = dataclasses.replace(Config(), search=SearchConfig(bn_base_sizes=(4, 16)))
     assert config_from_dict(to_dict(cfg), "trial.json") == cfg
+
+
+def test_null_bn_base_sizes_keeps_the_run_names_of_the_old_default():
+    """search.bn_base_sizes null hashes as the old default [8]: existing runs still resume."""
+    import dataclasses
+
+    from mgsearch.contract import config_hash
+
+    cfg = load_config(ROOT / "experiments" / "quickstart.yaml")
+    old = dataclasses.replace(cfg, search=dataclasses.replace(cfg.search, bn_base_sizes=(8,)))
+    assert cfg.search.bn_base_sizes is None and config_hash(cfg) == config_hash(old)
