@@ -14,15 +14,13 @@ import json
 import sys
 import warnings
 
-from .cliargs import add_config_args
+from .cliargs import add_config_args, naming_source
 from .contract import baseline_of
 from .errors import ConfigError
 
 
 def _schedule(args: argparse.Namespace) -> int:
     from .config import load_config
-    from .schedule import build_schedule
-    from .schedule_view import comparison_dict, format_table
     from .slowfast import load_slowfast_config
 
     if args.slowfast_config and args.config:
@@ -34,15 +32,28 @@ def _schedule(args: argparse.Namespace) -> int:
     else:
         raise ConfigError("no config given: pass CONFIG (e.g. experiments/quickstart.yaml) "
                           "or --slowfast-config FILE")
-    if args.clips is None and args.slowfast_config:  # its data paths are not imported
-        args.clips, where = DEFAULT_CLIPS, "default; pass --clips N, the training set's size"
-    elif args.clips is None:
-        args.clips, where = _dataset_clips(cfg)
-        print(f"[mgsearch] cost model: {args.clips} training clips ({where})", file=sys.stderr)
-    if args.clips < 1:
-        raise ConfigError(f"--clips {args.clips}: the cost model needs >= 1 training clip")
+    with naming_source(args.slowfast_config or args.config, args.overrides):
+        return _print_schedule(args, cfg)
+
+
+def _print_schedule(args: argparse.Namespace, cfg) -> int:
+    from .data.fit import check_scales
+    from .imports import is_import_path
+    from .schedule import build_schedule
+    from .schedule_view import comparison_dict, format_table
+
+    if not args.slowfast_config and not is_import_path(cfg.dataset.format):
+        check_scales(cfg)  # a PySlowFast config's data keys are not imported
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        if args.clips is None and args.slowfast_config:  # its data paths are not imported
+            args.clips, where = DEFAULT_CLIPS, "default; pass --clips N, the training set's size"
+        elif args.clips is None:
+            args.clips, where = _dataset_clips(cfg)
+            print(f"[mgsearch] cost model: {args.clips} training clips ({where})",
+                  file=sys.stderr)
+        if args.clips < 1:
+            raise ConfigError(f"--clips {args.clips}: the cost model needs >= 1 training clip")
         schedule = build_schedule(baseline_of(cfg) if args.baseline else cfg, clips=args.clips)
         baseline = build_schedule(baseline_of(cfg), clips=args.clips)
     for message in dict.fromkeys(str(w.message) for w in caught):  # each warning once
@@ -64,10 +75,13 @@ DEFAULT_CLIPS = 1000  # the cost model's clips per epoch when the dataset cannot
 
 def _dataset_clips(cfg) -> tuple[int, str]:
     """Training clips of the config's dataset, or DEFAULT_CLIPS when it is not there (yet)."""
+    from .data.fit import ClipShapeError
     from .data.loaders import count_train_clips
 
     try:
         return count_train_clips(cfg), f"{cfg.dataset.root}, split {cfg.dataset.train_split}"
+    except ClipShapeError:
+        raise  # the data was read: its videos cannot give this clip shape
     except (ConfigError, OSError) as err:
         return DEFAULT_CLIPS, (f"default; the dataset is not readable here: "
                                f"{str(err).splitlines()[0]}; pass --clips N")
@@ -100,9 +114,10 @@ def _search(args: argparse.Namespace) -> int:
     from .watch import tensorboard_hint
 
     cfg = load_config(args.config, args.overrides)
-    path = experiment_path(cfg)
-    print(tensorboard_hint(path), flush=True)
-    grid = run_search(cfg, resume=args.resume, retry_errored=args.retry_errored)
+    with naming_source(args.config, args.overrides):
+        path = experiment_path(cfg)
+        print(tensorboard_hint(path), flush=True)
+        grid = run_search(cfg, resume=args.resume, retry_errored=args.retry_errored)
     print(summarize(grid))
     print(f"[mgsearch] experiment folder: {path}")
     print(f"[mgsearch] report: mgsearch report {path}")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Optional
 
-from .configtypes import build, check, coerce, field_types, _Mismatch
+from .configtypes import NAME_RULE, build, check, coerce, field_types, is_name, _Mismatch
 from .errors import ConfigError
 from .yamlload import NotYAML, load as load_yaml_text
 from .data.config import DatasetConfig
@@ -176,6 +176,11 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         check(self.workers >= 0, "workers", self.workers, "must be >= 0 (0: in-process)")
+        check(self.seed >= 0, "seed", self.seed, "must be >= 0 (the first of the seeds a search "
+              "uses: seed, seed+1, ...)")
+        check(self.storage_path.strip() != "", "storage_path", self.storage_path,
+              "must name the results folder (e.g. results) or a URI; '' would write into the "
+              "working directory")
         check(self.cpus_per_worker > 0, "cpus_per_worker", self.cpus_per_worker, "must be > 0")
         check(self.eval_period >= 1, "eval_period", self.eval_period, "must be >= 1")
         check(self.checkpoint_period >= 1, "checkpoint_period", self.checkpoint_period,
@@ -231,7 +236,9 @@ class SearchConfig:
     custom: tuple[CustomGridSet, ...] = ()
     epoch_factors: tuple[float, ...] = (1.5,)
     lr_multipliers: tuple[float, ...] = (1.0,)  # times solver.base_lr
-    bn_base_sizes: tuple[int, ...] = (8,)
+    # multigrid trials' BatchNorm group sizes; null: multigrid.bn_base_size alone (one authority:
+    # set either key, not both). The baseline takes the first (Config.bn_base_sizes).
+    bn_base_sizes: Optional[tuple[int, ...]] = None
     repeats: int = 2  # seeds train.seed, train.seed+1, ... for every point
     baseline: bool = True  # the fixed-shape baseline runs with the same seeds
     algorithm: Literal["grid", "random", "optuna"] = "grid"
@@ -262,8 +269,13 @@ class SearchConfig:
               list(self.epoch_factors), "need values > 0")
         check(all(m > 0 for m in self.lr_multipliers) and self.lr_multipliers, "lr_multipliers",
               list(self.lr_multipliers), "need values > 0")
-        check(all(b >= 1 for b in self.bn_base_sizes) and self.bn_base_sizes, "bn_base_sizes",
-              list(self.bn_base_sizes), "need values >= 1")
+        if self.bn_base_sizes is not None:
+            check(all(b >= 1 for b in self.bn_base_sizes) and self.bn_base_sizes,
+                  "bn_base_sizes", list(self.bn_base_sizes),
+                  "need values >= 1 (or null: multigrid.bn_base_size)")
+        check(self.time_budget_s is None or self.time_budget_s > 0, "time_budget_s",
+              self.time_budget_s, "must be > 0 seconds (or null: no budget)")
+        check(self.name is None or is_name(self.name), "name", self.name, NAME_RULE)
         names = [c.name for c in self.custom]
         from .grids import GRID_SETS
 
@@ -298,12 +310,18 @@ class Config:
     dataset: DatasetConfig = field(default_factory=DatasetConfig)
 
     def __post_init__(self) -> None:
+        check(is_name(self.name), "name", self.name, NAME_RULE)
         check(self.train.eval_points > 0 or self.multigrid.granularity == "epoch",
               "train.eval_points", self.train.eval_points,
               "0 (points per epoch) needs multigrid.granularity: epoch; set eval_points >= 1")
         check(self.shape.batch % self.train.world_size == 0, "shape.batch", self.shape.batch,
               f"must be divisible by train.workers={self.train.workers}; "
               f"pick a batch that is a multiple of the worker count")
+
+    def bn_base_sizes(self) -> tuple[int, ...]:
+        """The BatchNorm group sizes a search's multigrid points take: search.bn_base_sizes, or
+        multigrid.bn_base_size when that is null. Its first is the baseline points'."""
+        return self.search.bn_base_sizes or (self.multigrid.bn_base_size,)
 
 
 def with_absolute_paths(cfg: Config, base: str | Path | None = None) -> Config:
@@ -400,16 +418,41 @@ def read_yaml(path: str | Path, unique_keys: bool = True) -> dict:
     return data
 
 
+def _one_bn_authority(data: dict) -> None:
+    """Refuse raw data that sets multigrid.bn_base_size and search.bn_base_sizes apart."""
+    mg, sc = data.get("multigrid"), data.get("search")
+    if not (isinstance(mg, dict) and isinstance(sc, dict)):
+        return
+    one, many = mg.get("bn_base_size"), sc.get("bn_base_sizes")
+    if one is None or many is None or many == [one]:
+        return
+    raise ConfigError(f"multigrid.bn_base_size = {one!r} and search.bn_base_sizes = {many!r} "
+                      f"disagree; set one of them: multigrid.bn_base_size for every run, or "
+                      f"search.bn_base_sizes for the values a search tries")
+
+
+def source_label(source: str, overrides=()) -> str:
+    """Where a config came from, as its errors name it: the file and any --set overrides."""
+    return f"{source} (with --set {' '.join(overrides)})" if overrides else str(source)
+
+
 def config_from_dict(data: dict, source: str = "<dict>", overrides=()) -> Config:
     """Build a Config from raw data plus overrides; ConfigError names `source`."""
-    data = apply_overrides(data, overrides)
+    return _build(apply_overrides(data, overrides), source_label(source, overrides))
+
+
+def _build(data: dict, label: str, written: bool = False) -> Config:
+    """`written`: data a user wrote (a file and its --set), whose keys tell what was set;
+    a Config's own record (to_dict: every key) is not checked for that."""
     try:
+        if written:
+            _one_bn_authority(data)
         return build(Config, data)
     except ConfigError as err:
-        with_set = " (with --set " + " ".join(overrides) + ")" if overrides else ""
-        raise ConfigError(f"{source}{with_set}: {err}") from None
+        raise ConfigError(f"{label}: {err}") from None
 
 
 def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Config:
     """Load `path` (YAML) with `key=value` overrides into a validated, frozen Config."""
-    return config_from_dict(read_yaml(path), str(path), tuple(overrides))
+    data = apply_overrides(read_yaml(path), tuple(overrides))
+    return _build(data, source_label(str(path), tuple(overrides)), written=True)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
+import re
 import types
 import typing
 from typing import Any, Literal, Mapping, Union
@@ -43,6 +45,17 @@ class _Mismatch(Exception):
     pass
 
 
+class _ItemMismatch(_Mismatch):
+    """A list of the right kind whose item `i` is wrong: the reason names the item."""
+
+
+def _item(value: Any, tp: Any, key: str, i: int) -> Any:
+    try:
+        return coerce(value, tp, f"{key}[{i}]")
+    except _Mismatch as err:
+        raise _ItemMismatch(f"item {i} ({value!r}): {err}") from None
+
+
 def coerce(value: Any, tp: Any, key: str) -> Any:
     """Return `value` as type `tp`, or raise `_Mismatch` with the reason."""
     origin = typing.get_origin(tp)
@@ -64,11 +77,13 @@ def coerce(value: Any, tp: Any, key: str) -> Any:
             if _NONE in args:
                 return None
             raise _Mismatch(f"expected {_describe(tp)}, not null")
-        for arg in args:
-            if arg is _NONE:
-                continue
+        kinds = [a for a in args if a is not _NONE]
+        for arg in kinds:
             try:
                 return coerce(value, arg, key)
+            except _ItemMismatch:
+                if len(kinds) == 1:  # Optional[list]: the list's own reason is the clearer one
+                    raise
             except _Mismatch:
                 continue
         raise _Mismatch(f"expected {_describe(tp)}")
@@ -77,10 +92,10 @@ def coerce(value: Any, tp: Any, key: str) -> Any:
             raise _Mismatch(f"expected {_describe(tp)}")
         args = typing.get_args(tp)
         if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(coerce(v, args[0], f"{key}[{i}]") for i, v in enumerate(value))
+            return tuple(_item(v, args[0], key, i) for i, v in enumerate(value))
         if len(value) != len(args):
             raise _Mismatch(f"expected {_describe(tp)} of length {len(args)}")
-        return tuple(coerce(v, a, f"{key}[{i}]") for i, (v, a) in enumerate(zip(value, args)))
+        return tuple(_item(v, a, key, i) for i, (v, a) in enumerate(zip(value, args)))
     if tp is bool:
         if isinstance(value, bool):
             return value
@@ -91,6 +106,8 @@ def coerce(value: Any, tp: Any, key: str) -> Any:
         raise _Mismatch("expected a whole number")
     if tp is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not math.isfinite(value):  # .inf/.nan: no float field of a config means them
+                raise _Mismatch("expected a finite number (not .inf or .nan)")
             return float(value)
         raise _Mismatch("expected a number")
     if tp is str:
@@ -125,6 +142,16 @@ def build(cls: type, data: Mapping[str, Any], prefix: str = "") -> Any:
         if isinstance(err, ConfigError):
             raise
         raise ConfigError(f"{prefix}{err}") from None
+
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._=+-]*")
+NAME_RULE = ("is not a name: use letters, digits and . _ - = + (no '/', no '..'); results "
+             "always go under train.storage_path")
+
+
+def is_name(name: str) -> bool:
+    """A run or experiment name is a folder name under train.storage_path, never a path."""
+    return bool(_NAME.fullmatch(name)) and ".." not in name
 
 
 def check(ok: bool, name: str, value: Any, need: str) -> None:

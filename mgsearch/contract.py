@@ -21,11 +21,10 @@ import dataclasses
 import hashlib
 import json
 import math
-import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from .configtypes import to_dict
+from .configtypes import NAME_RULE, is_name, to_dict
 from .errors import ConfigError
 
 # -- what Tune optimizes ----------------------------------------------------------------------
@@ -61,14 +60,10 @@ def run_name(cfg) -> str:
             f"{config_hash(cfg)[:8]}")
 
 
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._=+-]*")
-
-
 def check_name(name: str, what: str) -> str:
     """A run or experiment name is a folder name under train.storage_path, never a path."""
-    if not _NAME.fullmatch(name) or ".." in name:
-        raise ConfigError(f"{what} = {name!r} is not a name: use letters, digits and . _ - = + "
-                          f"(no '/', no '..'); results always go under train.storage_path")
+    if not is_name(name):
+        raise ConfigError(f"{what} = {name!r} {NAME_RULE}")
     return name
 
 
@@ -81,6 +76,8 @@ def config_hash(cfg) -> str:
         data.get("train", {}).pop(key, None)
     if data.get("train", {}).get("loss", 0) is None:  # the default: hashes as before it existed
         data["train"].pop("loss")
+    if data.get("search", {}).get("bn_base_sizes", 0) is None:  # null: hashes as the old default
+        data["search"]["bn_base_sizes"] = [8]
     # "baseline": the flag runs once carried beside the config; kept so their hashes still hold
     blob = json.dumps({"config": data, "baseline": is_baseline(cfg)}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]

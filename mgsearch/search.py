@@ -43,10 +43,11 @@ def search_points(cfg: Config) -> list[SearchPoint]:
     sc = cfg.search
     seeds = [cfg.train.seed + i for i in range(sc.repeats)]
     points = []
+    bn_sizes = cfg.bn_base_sizes()  # one authority: the baseline records the first
     if sc.baseline:
-        points += [SearchPoint(BASELINE, 1.0, 1.0, cfg.multigrid.bn_base_size, s) for s in seeds]
+        points += [SearchPoint(BASELINE, 1.0, 1.0, bn_sizes[0], s) for s in seeds]
     for g, ef, lr, bn, s in itertools.product(sc.grid_sets, sc.epoch_factors, sc.lr_multipliers,
-                                              sc.bn_base_sizes, seeds):
+                                              bn_sizes, seeds):
         points.append(SearchPoint(g, ef, lr, bn, s))
     return points
 
@@ -75,10 +76,10 @@ def search_space(cfg: Config, clips: int | None = None) -> dict:
     return space
 
 
-def _training_clips(cfg: Config) -> int:
+def _training_clips(cfg: Config, check=None) -> int:
     from .data import prepare_data
 
-    return prepare_data(cfg)
+    return prepare_data(cfg, check=check)
 
 
 # -- trials ------------------------------------------------------------------------------------
@@ -260,8 +261,15 @@ def build_tuner(cfg: Config, *, clips: int | None = None, resume: bool = False,
     cfg = with_absolute_paths(cfg)
     check_imports(cfg)  # a bad model.name or train.loss: one line, before Ray and any trial
     path = experiment_path(cfg)
-    if clips is None and not resume:  # index (and cache) the data before Ray takes the cores
-        clips = _training_clips(cfg)
+    points: list[dict] = []
+
+    def check(n: int) -> None:  # every point's schedule on n clips: a point the data cannot
+        points[:] = check_points(cfg, search_points(cfg), n)  # hold fails before Ray starts
+
+    if clips is None:  # index the data (its caches after `check`) before Ray takes the cores
+        clips = _training_clips(cfg, check=check)
+    else:
+        check(clips)
     cluster = ensure_ray()  # first: it sets the environment Ray reads when imported
     from ray import tune
 
@@ -274,8 +282,7 @@ def build_tuner(cfg: Config, *, clips: int | None = None, resume: bool = False,
     if exists:
         raise ConfigError(f"a search already exists at {path}; continue it with --resume, or "
                           f"start another with --set search.name=<new name>")
-    clips = _training_clips(cfg) if clips is None else clips
-    alg, space, num_samples = _search_alg(cfg, check_points(cfg, search_points(cfg), clips))
+    alg, space, num_samples = _search_alg(cfg, points)
     check_resumed_config(cfg, path)  # a folder left by a driver killed before Tune wrote state
     storage.write_text(join(path, SEARCH_CONFIG), json.dumps(to_dict(cfg), indent=1))
     # Optuna holds the metric(s) itself; Tune refuses a metric given twice.

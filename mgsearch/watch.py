@@ -28,7 +28,7 @@ def parameter_columns(cfg) -> dict[str, str]:
     """Grid set and seed, plus the point keys the search varies; nested or flat per algorithm."""
     sc = cfg.search
     varied = {"epoch_factor": sc.epoch_factors, "lr_multiplier": sc.lr_multipliers,
-              "bn_base_size": sc.bn_base_sizes}
+              "bn_base_size": cfg.bn_base_sizes()}
     keys = ["grid_set", "seed"] + [k for k, values in varied.items() if len(values) > 1]
     prefix = "" if sc.algorithm == "optuna" else "point/"
     return {prefix + k: POINT_LABELS[k] for k in keys}

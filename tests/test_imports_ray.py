@@ -102,5 +102,6 @@ def test_the_cli_prints_a_bad_loss_as_one_line(tiny_dataset, tmp_path, capsys):
                                     "train": {"storage_path": str(tmp_path / "results")}}))
     assert main(["train", str(path), "--set", "train.loss=mypkg_absent:ls"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1].startswith("mgsearch: error: train.loss = 'mypkg_absent:ls': no module named")
+    assert err[-1].startswith(f"mgsearch: error: {path} (with --set train.loss=mypkg_absent:ls)")
+    assert "train.loss = 'mypkg_absent:ls': no module named" in err[-1]
     assert not (tmp_path / "results").exists()

@@ -52,6 +52,6 @@ def test_a_second_driver_on_a_running_experiment_exits_2(tmp_path, capsys):
         first.kill()
         first.wait()
     err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1].startswith(f"mgsearch: error: experiment {exp} is being run by pid "
-                              f"{first.pid} on host ")
+    assert err[-1].startswith(f"mgsearch: error: {path}: experiment {exp} is being run by "
+                              f"pid {first.pid} on host ")
     assert sorted(p.name for p in (tmp_path / "r" / "guarded").iterdir()) == ["driver.lock"]

@@ -109,6 +109,7 @@ def test_a_bad_dataset_stops_mgsearch_train_with_one_line(tmp_path, capsys, fmt,
                                     "train": {"storage_path": str(tmp_path / "results")}}))
     assert main(["train", str(path), "--set", f"dataset.format={fmt}"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1].startswith(f"mgsearch: error: dataset.format = {fmt!r}: ")
+    assert err[-1].startswith(f"mgsearch: error: {path} (with --set dataset.format={fmt}): "
+                              f"dataset.format = {fmt!r}: ")
     assert expected in err[-1]
     assert not (tmp_path / "results").exists()

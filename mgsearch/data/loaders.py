@@ -32,17 +32,19 @@ from ..errors import ConfigError
 from ..imports import is_import_path
 from .cache import build_cache
 from .dataset import BatchView, GridCollate, PatchView, VideoClipDataset
+from .fit import check_scales, check_videos
 from .index import build_index
 from .sampler import MultigridBatchSampler
 from .userdata import UserClipDataset, check_same_classes, open_source
 
 
-def open_split(dcfg, split: str, progress: bool = False, workers: int = 1):
+def open_split(dcfg, split: str, progress: bool = False, workers: int = 1, index=None):
     """What one split of a DatasetConfig reads: (SplitIndex, ClipCache or None) for a built-in
-    format, (the user's source, None) for an import path (mgsearch.data.userdata)."""
+    format, (the user's source, None) for an import path (mgsearch.data.userdata). `index`: the
+    split's SplitIndex when it is built already."""
     if is_import_path(dcfg.format):
         return open_source(dcfg, split), None
-    index = build_index(dcfg, split)
+    index = index or build_index(dcfg, split)
     cache = (build_cache(index, dcfg.cache_dir, dcfg.cache_short_side, workers=workers,
                          progress=progress) if dcfg.cache else None)
     return index, cache
@@ -58,22 +60,38 @@ def clip_dataset(cfg, opened, grids, train: bool, seed: int = 0, dcfg=None):
                             cache=cache, default_frames=cfg.shape.frames)
 
 
-def prepare_data(cfg, workers: int | None = None) -> int:
+def prepare_data(cfg, workers: int | None = None, check=None) -> int:
     """Index both splits and build their caches once, in the calling process and on all its
     cores, before any trial or worker starts (they then only open the finished stores instead
     of each decoding everything); a user's source is built and one clip of it checked at the
-    full shape. Returns the number of training clips."""
+    full shape. Returns the number of training clips.
 
+    What the index pass can refuse is refused before any cache is built: a clip shape the
+    videos cannot give (mgsearch.data.fit), too large an eval subset, and whatever `check`
+    (called with the number of training clips: e.g. building the schedules) raises."""
     d = cfg.dataset
     n = workers or os.cpu_count() or 1
-    train = open_split(d, d.train_split, progress=True, workers=n)
-    val = open_split(d, d.val_split, progress=True, workers=n)
-    val_set = clip_dataset(cfg, val, [full_grid(cfg)], train=False)
-    check_eval_subset(cfg, len(val_set))
     if is_import_path(d.format):
+        train, val = open_split(d, d.train_split), open_split(d, d.val_split)
+        val_set = clip_dataset(cfg, val, [full_grid(cfg)], train=False)
+        check_eval_subset(cfg, len(val_set))
         check_same_classes(d, train[0], val[0])
         val_set.batch([0])  # a wrong clip shape or dtype: one line here, before Ray
-    return len(clip_dataset(cfg, train, [full_grid(cfg)], train=True))
+        clips = len(clip_dataset(cfg, train, [full_grid(cfg)], train=True))
+        if check is not None:
+            check(clips)
+        return clips
+    check_scales(cfg)
+    train_index, val_index = build_index(d, d.train_split), build_index(d, d.val_split)
+    check_videos(cfg, [train_index, val_index])
+    grid = [full_grid(cfg)]
+    check_eval_subset(cfg, len(clip_dataset(cfg, (val_index, None), grid, train=False)))
+    clips = len(clip_dataset(cfg, (train_index, None), grid, train=True))
+    if check is not None:
+        check(clips)
+    open_split(d, d.train_split, progress=True, workers=n, index=train_index)  # the caches
+    open_split(d, d.val_split, progress=True, workers=n, index=val_index)
+    return clips
 
 
 def check_eval_subset(cfg, val_clips: int) -> None:
@@ -203,8 +221,11 @@ def _as_is(batch):
 
 
 def count_train_clips(cfg) -> int:
-    """Usable training clips (after skipping unreadable files), for the cost model."""
+    """Usable training clips (after skipping unreadable files), for the cost model; a clip
+    shape those videos cannot give raises `fit.ClipShapeError`."""
     d = cfg.dataset
     if is_import_path(d.format):
         return len(open_source(d, d.train_split))
-    return len(build_index(d, d.train_split).videos)
+    index = build_index(d, d.train_split)
+    check_videos(cfg, [index])
+    return len(index.videos)

@@ -1,6 +1,7 @@
 """Variable-shape video models, sub-batch BatchNorm, and per-shape cost."""
 
-from .registry import MODELS, build_model, list_models, load_weights, resolve_model
+from .registry import (MODELS, build_model, list_models, load_weights, read_weights,
+                       resolve_model)
 from .shapes import (autocast_context, check_input_shape, gflops_per_clip, prepare_model,
                      resolve_precision)
 from .small import ResNet3dSmall, X3dXS
@@ -22,6 +23,7 @@ __all__ = [
     "load_weights",
     "merge_bn_stats",
     "prepare_model",
+    "read_weights",
     "resolve_model",
     "resolve_precision",
     "set_bn_splits",

@@ -71,16 +71,33 @@ def build_model(name: str, num_classes: int, *, weights_path: str | None = None)
     return net
 
 
+def read_weights(path: str) -> dict:
+    """The state dict in a local weights file (a state dict, or an mgsearch checkpoint's model);
+    ConfigError when it is missing or not a PyTorch weights file. The driver calls it before
+    Ray starts (mgsearch.train.model.check_imports), each worker again in `load_weights`."""
+    import os
+
+    if not os.path.isfile(path):
+        raise ConfigError(f"model.weights_path = {path!r} not found; give a local .pt file or "
+                          f"null for random initialisation")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch's unpickler fails on other files in many ways (KeyError...)
+        raise ConfigError(f"model.weights_path = {path!r} is not a PyTorch weights file "
+                          f"(torch.load: {type(err).__name__}); give a state dict saved with "
+                          f"torch.save(model.state_dict(), path), or null") from None
+    if isinstance(state, dict) and isinstance(state.get("model"), dict):
+        state = state["model"]
+    if not isinstance(state, dict):
+        raise ConfigError(f"model.weights_path = {path!r} holds a {type(state).__name__}, not a "
+                          f"state dict; save one with torch.save(model.state_dict(), path)")
+    return state
+
+
 def load_weights(net: nn.Module, path: str) -> None:
     """Load a local state dict (or an mgsearch checkpoint's model); a classifier head whose
     shape differs (another number of classes) is skipped with a warning and stays random."""
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise ConfigError(f"model.weights_path = {path!r} not found; give a local .pt file or "
-                          f"null for random initialisation") from None
-    if isinstance(state, dict) and isinstance(state.get("model"), dict):
-        state = state["model"]
+    state = read_weights(path)
     own = net.state_dict()
     unknown = [k for k in state if k not in own]
     if unknown:

@@ -5,15 +5,17 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..cliargs import add_config_args
+from ..cliargs import add_config_args, naming_source
 from ..errors import ConfigError
 
 
 def _train(args: argparse.Namespace) -> int:
     from ..config import load_config
-    from ..contract import baseline_of
+    from ..contract import baseline_of, check_name
     from .launch import run_training
 
+    if args.name is not None:
+        check_name(args.name, "--name")
     overrides = list(args.overrides)
     if args.workers is not None:
         overrides.append(f"train.workers={args.workers}")
@@ -21,7 +23,8 @@ def _train(args: argparse.Namespace) -> int:
     if args.baseline:
         cfg = baseline_of(cfg)
     try:
-        result = run_training(cfg, name=args.name)
+        with naming_source(args.config, overrides):
+            result = run_training(cfg, name=args.name)
     except Exception as err:  # Ray wraps worker errors; show the cause, not Ray's traceback
         if isinstance(err, ConfigError):
             raise

@@ -72,12 +72,13 @@ def preflight(cfg) -> int:
     from ..schedule import build_schedule
     from .model import check_imports
 
+    def schedule_fits(clips: int) -> None:  # refuses what the data cannot hold
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the workers print the schedule's warnings
+            build_schedule(cfg, clips=clips)
+
     check_imports(cfg)
-    clips = prepare_data(cfg)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the workers print the schedule's warnings
-        build_schedule(cfg, clips=clips)  # refuses what the data cannot hold
-    return clips
+    return prepare_data(cfg, check=schedule_fits)  # fails before it builds any cache
 
 
 def run_training(cfg, *, name: str | None = None) -> TrainResult:

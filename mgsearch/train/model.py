@@ -95,10 +95,12 @@ def resolve_loss(path: str | None):
 
 
 def check_imports(cfg) -> None:
-    """Load `model.name`, `train.loss` and an import-path `dataset.format` here, in the driver,
-    so a bad import path is one line before Ray starts anything (trial drivers and workers load
-    them again)."""
+    """Load `model.name`, `train.loss`, an import-path `dataset.format` and `model.weights_path`
+    here, in the driver, so a bad import path or weights file is one line before Ray starts
+    anything (trial drivers and workers load them again)."""
     models.resolve_model(cfg.model.name)
+    if cfg.model.weights_path:
+        models.read_weights(cfg.model.weights_path)
     resolve_loss(cfg.train.loss)
     if is_import_path(cfg.dataset.format):
         resolve_source(cfg.dataset)
