@@ -1,7 +1,8 @@
 """The index pass: probe every listed file once, keep the readable ones, report the rest.
 
 Probing opens each file, checks for a video stream of real frames (not an image, not audio
-only) and counts the frames that decode (`decode.probe`). Results are remembered in
+only) and counts the frames that decode (`decode.probe`; every frame is decoded once before
+training, here or by the cache build). Results are remembered in
 `<cache_dir>/probe-<key>.json` per split, keyed by each file's path, size and mtime, so an
 unchanged dataset is not probed again by the next trial. Skipped files raise one warning that
 lists them; so do truncated files (fewer frames decode than the container states), which are
@@ -70,13 +71,14 @@ def write_json_atomic(path: Path, data) -> None:
 
 
 # Bumped when `probe` learns something new: a store of an older probe is not reused (v2: frames
-# counted by decoding, images refused).
+# counted by packets or decoding, images refused).
 PROBE_VERSION = 2
 
 
-def _probe_file(cfg, split: str) -> Path:
+def _probe_file(cfg, split: str, decode_every_frame: bool) -> Path:
     root = Path(cfg.root).expanduser().resolve()
-    key = f"v{PROBE_VERSION}|{root}|{cfg.format}|{split}|{cfg.annotations}"
+    how = "every frame" if decode_every_frame else "packets"  # the two probes count differently
+    key = f"v{PROBE_VERSION}|{root}|{cfg.format}|{split}|{cfg.annotations}|{how}"
     return Path(cfg.cache_dir) / f"probe-{hashlib.sha1(key.encode()).hexdigest()[:16]}.json"
 
 
@@ -87,7 +89,8 @@ def _load_probes(path: Path) -> dict:
         return {}
 
 
-def probe_entries(listing: SplitList, known: dict) -> tuple[list[Video], list[Skipped], dict]:
+def probe_entries(listing: SplitList, known: dict, decode_every_frame: bool = False
+                  ) -> tuple[list[Video], list[Skipped], dict]:
     """Probe each entry (reusing `known` results whose size/mtime match)."""
     videos, skipped, fresh = [], [], {}
     for e in listing.entries:
@@ -100,7 +103,7 @@ def probe_entries(listing: SplitList, known: dict) -> tuple[list[Video], list[Sk
             result = old[1]
         else:
             try:
-                result = dataclasses.asdict(probe(e.path))
+                result = dataclasses.asdict(probe(e.path, decode_every_frame))
             except DecodeError as err:
                 result = str(err)
         fresh[e.path] = [key, result]
@@ -111,11 +114,17 @@ def probe_entries(listing: SplitList, known: dict) -> tuple[list[Video], list[Sk
     return videos, skipped, fresh
 
 
-def build_index(cfg, split: str, remember: bool = True) -> SplitIndex:
-    """Index `split` of the dataset `cfg` (a DatasetConfig); ConfigError when nothing is usable."""
+def build_index(cfg, split: str, remember: bool = True,
+                decode_every_frame: Optional[bool] = None) -> SplitIndex:
+    """Index `split` of the dataset `cfg` (a DatasetConfig); ConfigError when nothing is usable.
+
+    `decode_every_frame` (default: when `cfg.cache` is off) has the probe decode every frame, so
+    a corrupt packet inside a file is found here; with the cache on, its build decodes every
+    frame anyway, and reports such a file and stores only the frames that decode."""
+    full = (not cfg.cache) if decode_every_frame is None else decode_every_frame
     listing = read_split(cfg, split)
-    store = _probe_file(cfg, split)
-    videos, skipped, fresh = probe_entries(listing, _load_probes(store) if remember else {})
+    store = _probe_file(cfg, split, full)
+    videos, skipped, fresh = probe_entries(listing, _load_probes(store) if remember else {}, full)
     if remember:
         try:
             write_json_atomic(store, fresh)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import warnings
 from types import SimpleNamespace
 
 import numpy as np
@@ -32,8 +33,9 @@ from ..errors import ConfigError
 from ..imports import is_import_path
 from .cache import build_cache
 from .dataset import BatchView, GridCollate, PatchView, VideoClipDataset
-from .index import build_index
+from .index import build_index, short_note
 from .sampler import MultigridBatchSampler
+from .sampling import default_span
 from .userdata import UserClipDataset, check_same_classes, open_source
 
 
@@ -70,7 +72,12 @@ def prepare_data(cfg, workers: int | None = None) -> int:
     val = open_split(d, d.val_split, progress=True, workers=n)
     val_set = clip_dataset(cfg, val, [full_grid(cfg)], train=False)
     check_eval_subset(cfg, len(val_set))
-    if is_import_path(d.format):
+    if not is_import_path(d.format):  # said once per run, here, not by every trial's workers
+        for index in (train[0], val[0]):
+            note = short_note(index, default_span(cfg.shape), d.short_video)
+            if note:
+                warnings.warn(note, stacklevel=2)
+    else:
         check_same_classes(d, train[0], val[0])
         val_set.batch([0])  # a wrong clip shape or dtype: one line here, before Ray
     return len(clip_dataset(cfg, train, [full_grid(cfg)], train=True))
