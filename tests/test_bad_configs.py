@@ -294,7 +294,7 @@ def mixed_dataset(tiny_dataset, tmp_path_factory) -> dict:
 @pytest.mark.parametrize("edit, warning", [
     ({"shape": {"crop": 48}, "dataset": {"jitter_scales": [48, 56], "test_scale": 48}},
      "have a short side below it"),
-    ({"shape": {"sampling_rate": 5}}, "shorter than a clip's span of 16 frames"),
+    ({"shape": {"sampling_rate": 5}}, "have fewer frames than a clip spans (16;"),
 ], ids=["crop-over-some-videos", "span-over-some-videos"])
 def test_some_videos_too_small_is_one_warning(edit, warning, workdir, mixed_dataset, capsys):
     _, write = workdir

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Optional, Sequence
@@ -101,7 +102,7 @@ def store_key(index: SplitIndex, short_side: int) -> str:
 
 
 def _layout(index: SplitIndex, short_side: int) -> tuple[list[list[int]], int]:
-    """Per video [offset, frames, h, w] from the probe (frames is an upper bound), total bytes."""
+    """Per video [offset, frames, h, w] from the probe (the frames that decoded), total bytes."""
     rows, off = [], 0
     for v in index.videos:
         w, h = scaled_size(v.info.width, v.info.height, short_side)
@@ -110,8 +111,10 @@ def _layout(index: SplitIndex, short_side: int) -> tuple[list[list[int]], int]:
     return rows, off
 
 
-def _fill(args) -> list[tuple[int, int]]:
-    """Decode videos `todo` into the shared temporary store; return (video, frames written)."""
+def _fill(args) -> list[tuple[int, int, str]]:
+    """Decode videos `todo` into the shared temporary store; return (video, frames written,
+    problem or ""). A video is stored with the frames that decode, never more: `frames` in the
+    meta says where its real frames end, whatever space the probe reserved."""
     tmp, total, rows, paths, short_side, todo = args
     data = np.memmap(tmp, dtype=np.uint8, mode="r+", shape=(total,))
     done = []
@@ -119,15 +122,17 @@ def _fill(args) -> list[tuple[int, int]]:
         off, n, h, w = rows[i]
         try:
             arr = decode_all(paths[i], short_side)
-        except DecodeError:
-            done.append((i, 0))
+        except DecodeError as err:
+            done.append((i, 0, f"failed to decode: {err}"))
             continue
         if arr.shape[1:3] != (h, w):  # a frame size other than the probe's: treat as failed
-            done.append((i, 0))
+            done.append((i, 0, f"frames of {arr.shape[2]}x{arr.shape[1]} px, the probe saw "
+                               f"{w}x{h}; not stored"))
             continue
-        k = min(n, arr.shape[0])  # a header can overstate the count; never understate space
+        k = min(n, arr.shape[0])  # the space reserved is the probe's count
         data[off:off + k * h * w * 3] = arr[:k].reshape(-1)
-        done.append((i, k))
+        done.append((i, k, "" if arr.shape[0] == n else
+                     f"{arr.shape[0]} frames decode, the probe counted {n}; stored {k}"))
     data.flush()
     return done
 
@@ -152,10 +157,10 @@ def build_cache(index: SplitIndex, cache_dir: str | Path, short_side: int, worke
         with ProcessPoolExecutor(max_workers=workers) as pool:
             results = pool.map(_fill, jobs)
             for res in results:
-                _record(rows, res, bar)
+                _record(rows, res, bar, paths)
     else:
         for job in jobs:
-            _record(rows, _fill(job), bar)
+            _record(rows, _fill(job), bar, paths)
     bar.close()
     os.replace(tmp, data_path)
     meta = {"short_side": short_side, "split": index.split, "videos": rows,
@@ -164,8 +169,11 @@ def build_cache(index: SplitIndex, cache_dir: str | Path, short_side: int, worke
     return ClipCache(data_path, meta)
 
 
-def _record(rows: list[list[int]], res: Sequence[tuple[int, int]], bar) -> None:
-    for i, k in res:
+def _record(rows: list[list[int]], res: Sequence[tuple[int, int, str]], bar,
+            paths: Sequence[str]) -> None:
+    for i, k, problem in res:
+        if problem:  # the file changed or decodes differently since it was probed
+            warnings.warn(f"caching {paths[i]}: {problem}", stacklevel=3)
         rows[i][1] = k
     bar.update(len(res))
 

@@ -1,7 +1,7 @@
 """`mgsearch data synth|info|preview`: make the synthetic set, look at a dataset before training.
 
     mgsearch data synth data/synth [--task gist] [--clips 6500] [--val 2500] [--size 40x40]
-    mgsearch data info data/synth [--format folder] [--json]
+    mgsearch data info data/synth [--format folder] [--json] [--decode-all]
     mgsearch data preview experiments/quickstart.yaml --out preview.png
 """
 
@@ -47,9 +47,11 @@ def _synth(args) -> int:
 
 
 def _info(args) -> int:
-    from .info import dataset_config_for, dataset_summary, format_summary
+    from .info import clip_span_for, dataset_config_for, dataset_summary, format_summary
 
-    summary = dataset_summary(dataset_config_for(args.target, args.format, args.overrides))
+    summary = dataset_summary(dataset_config_for(args.target, args.format, args.overrides),
+                              clip_span_for(args.target, args.overrides),
+                              decode_every_frame=args.decode_all or None)
     if args.json:
         json.dump(summary, sys.stdout, indent=1)
         print()
@@ -103,9 +105,12 @@ def register(subparsers) -> None:
     p.set_defaults(func=_synth)
 
     p = sub.add_parser("info", help="summarize a dataset: classes, clips, skipped files",
-                       description="Index a dataset as training would (every file probed once) "
-                                   "and print its classes, clips per split, skipped files with "
-                                   "the reason, and the fps and frame-size ranges.")
+                       description="Index a dataset as training would (every file probed once, "
+                                   "its frames counted) and print its classes, "
+                                   "clips per split, skipped and truncated files with the "
+                                   "reason, videos shorter than a clip's span (of CONFIG's "
+                                   "shape, or the default one), and the fps and frame-size "
+                                   "ranges.")
     p.add_argument("target", metavar="ROOT_OR_CONFIG",
                    help="dataset folder or experiment YAML (its dataset: section)")
     p.add_argument("--format", type=_format, metavar="FORMAT",
@@ -113,6 +118,11 @@ def register(subparsers) -> None:
                         f"the config's, or folder / synthetic for a folder)")
     add_set_arg(p, help="override a config value (with a CONFIG)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.add_argument("--decode-all", action="store_true",
+                   help="decode every frame of every file (no RGB conversion), finding corrupt "
+                        "packets inside a file too; about 2x the time on short clips (default: "
+                        "count packets and decode the first frame, and every frame only of a "
+                        "file that falls short, or with dataset.cache off, as training does)")
     p.set_defaults(func=_info)
 
     p = sub.add_parser("preview", help="draw sampled frames for every grid of a schedule",

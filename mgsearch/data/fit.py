@@ -15,6 +15,7 @@ from __future__ import annotations
 import warnings
 
 from ..errors import ConfigError
+from .index import short_note
 
 
 class ClipShapeError(ConfigError):
@@ -76,9 +77,7 @@ def check_videos(cfg, indexes) -> None:
             f"sampling_rate + 1 = {span} source frames (shape.frames = {shape.frames}), longer "
             f"than every video of {where} (at most {max(frames)} frames); clips would be mostly "
             f"padding; set {fix}")
-    short = sum(n < span for n in frames)
-    if short:
-        warnings.warn(f"shape.sampling_rate = {shape.sampling_rate}: {short} of {len(videos)} "
-                      f"videos of {where} are shorter than a clip's span of {span} frames "
-                      f"(shortest {min(frames)}); their clips are filled by "
-                      f"dataset.short_video: {d.short_video}", stacklevel=2)
+    for ix in indexes:  # said once per run, here, not by every trial's workers
+        note = short_note(ix, span, d.short_video)
+        if note:
+            warnings.warn(f"shape.sampling_rate = {shape.sampling_rate}: {note}", stacklevel=2)

@@ -10,6 +10,7 @@ import dataclasses
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
@@ -38,19 +39,35 @@ def dataset_config_for(target: str, fmt: str | None = None, overrides=()) -> Dat
     return DatasetConfig(format=fmt, root=str(path))
 
 
-def dataset_summary(dcfg: DatasetConfig) -> dict:
-    """Index both splits (probing each file once) and summarize; skipped files are listed. A
-    user's source (an import-path format) gives its items and classes only."""
+def clip_span_for(target: str, overrides=()) -> int:
+    """Source frames a clip spans at the default shape of an experiment YAML (or of the default
+    config, for a folder): videos with fewer frames are counted as short."""
+    from ..config import ShapeConfig, load_config
+    from .sampling import default_span
+
+    path = Path(target)
+    is_config = path.is_file() and path.suffix in (".yaml", ".yml")
+    return default_span(load_config(path, list(overrides)).shape if is_config else ShapeConfig())
+
+
+def dataset_summary(dcfg: DatasetConfig, clip_span: int = 1,
+                    decode_every_frame: Optional[bool] = None) -> dict:
+    """Index both splits (probing each file once, as `build_index` does with
+    `decode_every_frame`) and summarize; skipped and truncated files are listed, videos shorter
+    than `clip_span` frames counted. A user's source (an import-path format) gives its items
+    and classes only."""
     if is_import_path(dcfg.format):
         from .userdata import source_summary
 
         return source_summary(dcfg)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the summary lists every skipped file itself
-        indexes = [build_index(dcfg, s, remember=False)
+        indexes = [build_index(dcfg, s, remember=False, decode_every_frame=decode_every_frame)
                    for s in (dcfg.train_split, dcfg.val_split)]
-    out = summarize(indexes)
+    out = summarize(indexes, clip_span, dcfg.short_video)
     out["format"] = dcfg.format
+    out["decode_every_frame"] = (not dcfg.cache) if decode_every_frame is None \
+        else decode_every_frame
     return out
 
 
@@ -68,7 +85,8 @@ def format_summary(s: dict) -> str:
             lines.append(f"  {name:>10}: {sp['clips']} clips; clips per class "
                          f"{min(sp['clips_per_class'])}-{max(sp['clips_per_class'])}")
             continue
-        lines.append(f"  {name:>10}: {sp['clips']} clips, {sp['skipped']} skipped; "
+        lines.append(f"  {name:>10}: {sp['clips']} clips, {sp['skipped']} skipped, "
+                     f"{len(sp['truncated_files'])} truncated, {sp['short']} short; "
                      f"{_range_text(sp['fps'], ' fps')}, {_range_text(sp['duration_s'], ' s')}, "
                      f"{_range_text(sp['frames'], ' frames')}, "
                      f"{_range_text(sp['width'])}x{_range_text(sp['height'])} px, "
@@ -76,6 +94,12 @@ def format_summary(s: dict) -> str:
                      f"{min(sp['clips_per_class'])}-{max(sp['clips_per_class'])}")
         for f in sp["skipped_files"]:
             lines.append(f"      skipped {f['path']}: {f['reason']}")
+        for f in sp["truncated_files"]:
+            lines.append(f"      truncated {f['path']}: {f['reason']}; used with its "
+                         f"{f['frames']} frames")
+    if any(sp.get("short") for sp in s["splits"].values()):
+        lines.append(f"  short: videos of fewer than {s['clip_span']} frames (a clip's span): "
+                     f"{s['short_handling']} (dataset.short_video: {s['short_video']})")
     lines += [f"  note: {n}" for n in s["notes"]]
     return "\n".join(lines)
 

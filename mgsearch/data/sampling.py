@@ -40,6 +40,12 @@ def span(t: int, stride: int) -> int:
     return (t - 1) * stride + 1
 
 
+def default_span(shape) -> int:
+    """Source frames a clip spans at the default shape (a ShapeConfig): `(T-1)*sampling_rate
+    + 1`; a video with fewer frames is short (its clips repeat frames, `dataset.short_video`)."""
+    return span(shape.frames, shape.sampling_rate)
+
+
 def draw_stride(min_stride: int, max_stride: int, rng: np.random.Generator | None) -> int:
     """Training: uniform in [min, max]; evaluation (rng None): the smallest stride."""
     if rng is None or max_stride <= min_stride:

@@ -22,9 +22,10 @@ def index_frames(n: int, size: int = 32) -> np.ndarray:
 
 
 def write_clip(path: Path, frames: np.ndarray, codec: str = "libx264", fps: int = 25,
-               container_fmt: str | None = None) -> Path:
+               container_fmt: str | None = None, movflags: str | None = None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(path), "w", format=container_fmt) as out:
+    options = {"movflags": movflags} if movflags else {}  # e.g. faststart: the index first
+    with av.open(str(path), "w", format=container_fmt, options=options) as out:
         stream = out.add_stream(codec, rate=Fraction(fps, 1))
         stream.width, stream.height = frames.shape[2], frames.shape[1]
         stream.pix_fmt = "yuv420p"
@@ -62,3 +63,67 @@ def synth_root(tmp_path_factory) -> Path:
     write_synth(root, clips=24, classes=4, frames=16, size=(32, 32), seed=3, workers=1,
                 progress=False, task="motion", val=4)
     return root
+
+
+# -- broken files as they come from the wild (issue 14): each writer names the failure it mirrors
+
+
+def _packet_ends(path: Path) -> list[int]:
+    """Byte offset where each video packet ends, in file order."""
+    with av.open(str(path)) as c:
+        return sorted(p.pos + p.size for p in c.demux(video=0) if p.size)
+
+
+def write_cut_download(path: Path, frames: int = 32, keep: int = 13) -> Path:
+    """An interrupted download of a web-optimized ("fast start") MP4: the index (moov) comes
+    first, so the file opens and states all `frames`, but its bytes end after `keep` frames."""
+    write_clip(path, index_frames(frames), movflags="faststart")
+    path.write_bytes(path.read_bytes()[:_packet_ends(path)[keep - 1]])
+    return path
+
+
+def write_cut_webm(path: Path, frames: int = 32, fraction: float = 0.4) -> Path:
+    """An interrupted VP9 WebM download (YouTube's format): the header still states the full
+    duration, the clusters stop at `fraction` of the bytes."""
+    write_clip(path, index_frames(frames), codec="libvpx-vp9")
+    path.write_bytes(path.read_bytes()[: int(path.stat().st_size * fraction)])
+    return path
+
+
+def write_zeroed(path: Path, frames: int = 32, first: int = 0, last: int | None = None) -> Path:
+    """A download preallocated with zeros and never filled in (aria2, torrent clients): the
+    fast-start header is intact, the bytes of frames `first`..`last` (all by default) are zeros.
+    With only middle frames zeroed it is a piece that never arrived: every packet is there,
+    and the frames decode up to the hole."""
+    write_clip(path, index_frames(frames), movflags="faststart")
+    data = bytearray(path.read_bytes())
+    with av.open(str(path)) as c:
+        packets = sorted((p.pos, p.size) for p in c.demux(video=0) if p.size)
+    for pos, size in packets[first:last]:
+        data[pos:pos + size] = bytes(size)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def write_image_as_video(path: Path, fmt: str = "PNG") -> Path:
+    """A thumbnail (PNG) or poster frame (JPEG) a scraper saved under the video's name."""
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as f:
+        Image.fromarray(index_frames(1)[0]).save(f, format=fmt)
+    return path
+
+
+def write_audio_only_mp4(path: Path) -> Path:
+    """The audio-only track of a DASH download (an AAC .m4a) saved as the video."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w", format="mp4") as out:
+        stream = out.add_stream("aac", rate=8000)
+        stream.layout = "mono"
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), dtype=np.float32), format="fltp",
+                                           layout="mono")
+        frame.sample_rate = 8000
+        for packet in [*stream.encode(frame), *stream.encode()]:
+            out.mux(packet)
+    return path

@@ -46,7 +46,7 @@ def test_probe_results_are_reused_until_a_file_changes(messy, monkeypatch):
         import mgsearch.data.index as index_mod
 
         real = index_mod.probe
-        monkeypatch.setattr(index_mod, "probe", lambda p: calls.append(p) or real(p))
+        monkeypatch.setattr(index_mod, "probe", lambda p, *a: calls.append(p) or real(p, *a))
         build_index(messy, "train")
         assert calls == []  # everything came from the probe store
         good = os.path.join(messy.root, "train", "a", "good.mp4")
