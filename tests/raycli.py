@@ -1,20 +1,26 @@
 """The `ray` command line against clusters a test starts itself, with a HOME of its own (so the
 token it generates is the only one its clients can find) and a temp dir of its own (so stopping
 the cluster ends exactly the processes it started: never `ray stop`, which ends every Ray of
-the machine's user)."""
+the machine's user; Ray 2.60's `ray stop` has no per-address or per-temp-dir form)."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import psutil
 
 RAY = str(Path(sys.executable).with_name("ray"))
+# Ray's daemons (gcs_server, raylet; `python [-u] .../dashboard.py`, log_monitor.py, monitor.py)
+# run programs from this folder; a process that merely names a temp dir (someone's `tail -f` of a
+# log) does not.
+RAY_PKG = importlib.util.find_spec("ray").submodule_search_locations[0]
 
 
 def _agent_port() -> list[str]:
@@ -31,6 +37,7 @@ class Cluster:
     says; `add_node()` joins another node with RAY_AUTH_MODE=token; `stop()` ends them all."""
 
     def __init__(self, gcs_port: int, dashboard_port: int, cwd: str):
+        self.started_at = time.time()
         self.home = tempfile.mkdtemp(prefix="mgs-home-")
         self.temp_dirs = [self._temp_dir()]
         self.gcs = f"127.0.0.1:{gcs_port}"
@@ -82,15 +89,18 @@ class Cluster:
         return tempfile.mkdtemp(prefix="mgs-ray-", dir="/tmp")
 
     def processes(self) -> list[psutil.Process]:
-        """Every process of this cluster: those naming one of its temp dirs, and their
-        children."""
+        """Every process of this cluster: the Ray daemons of this user, started since this
+        cluster was made, that name one of its temp dirs; and their children (workers, agents)."""
         found: dict[int, psutil.Process] = {}
         me = psutil.Process()
         mine = {me.pid, *(p.pid for p in me.parents())}  # a command line may quote the path
-        for p in psutil.process_iter(["cmdline"]):
-            if p.pid in mine:
+        for p in psutil.process_iter(["cmdline", "uids", "create_time"]):
+            cmd = p.info["cmdline"] or []
+            if p.pid in mine or not p.info["uids"] or p.info["uids"].real != me.uids().real \
+                    or (p.info["create_time"] or 0) < self.started_at - 1:
                 continue
-            if any(d in part for d in self.temp_dirs for part in (p.info["cmdline"] or [])):
+            if any(part.startswith(RAY_PKG) for part in cmd[:3]) \
+                    and any(d in part for d in self.temp_dirs for part in cmd):
                 found[p.pid] = p
                 try:
                     found.update({c.pid: c for c in p.children(recursive=True)})
