@@ -23,6 +23,12 @@ RAY = str(Path(sys.executable).with_name("ray"))
 RAY_PKG = importlib.util.find_spec("ray").submodule_search_locations[0]
 
 
+def runs_ray(cmd: list[str]) -> bool:
+    """A Ray program: a binary or script under RAY_PKG, or `python -m ray.…`."""
+    return any(part.startswith(RAY_PKG) for part in cmd[:3]) \
+        or (len(cmd) > 2 and cmd[1] == "-m" and cmd[2].startswith("ray."))
+
+
 def _agent_port() -> list[str]:
     """A free port for a node's dashboard agent. Every Ray node's agent listens on 52365 by
     default; with another Ray on the machine (the session's `ray_local`) the new node's agent
@@ -41,6 +47,7 @@ class Cluster:
         self.home = tempfile.mkdtemp(prefix="mgs-home-")
         self.temp_dirs = [self._temp_dir()]
         self.gcs = f"127.0.0.1:{gcs_port}"
+        self.gcs_port = f":{gcs_port}"  # as the daemons' --address=/--gcs-address= end
         self.dashboard = f"http://127.0.0.1:{dashboard_port}"
         self.dashboard_port, self.cwd = dashboard_port, cwd
         env = {k: v for k, v in os.environ.items()
@@ -90,7 +97,8 @@ class Cluster:
 
     def processes(self) -> list[psutil.Process]:
         """Every process of this cluster: the Ray daemons of this user, started since this
-        cluster was made, that name one of its temp dirs; and their children (workers, agents)."""
+        cluster was made, that name one of its temp dirs or its GCS port (the Ray client server
+        names only `--address=IP:PORT`); and their children (workers, agents)."""
         found: dict[int, psutil.Process] = {}
         me = psutil.Process()
         mine = {me.pid, *(p.pid for p in me.parents())}  # a command line may quote the path
@@ -99,8 +107,9 @@ class Cluster:
             if p.pid in mine or not p.info["uids"] or p.info["uids"].real != me.uids().real \
                     or (p.info["create_time"] or 0) < self.started_at - 1:
                 continue
-            if any(part.startswith(RAY_PKG) for part in cmd[:3]) \
-                    and any(d in part for d in self.temp_dirs for part in cmd):
+            if runs_ray(cmd) and (any(d in part for d in self.temp_dirs for part in cmd)
+                                  or any(part.startswith(("--address=", "--gcs-address="))
+                                         and part.endswith(self.gcs_port) for part in cmd)):
                 found[p.pid] = p
                 try:
                     found.update({c.pid: c for c in p.children(recursive=True)})
@@ -109,16 +118,21 @@ class Cluster:
         return list(found.values())
 
     def stop(self) -> None:
-        procs = self.processes()
-        for p in procs:
-            try:
-                p.terminate()
-            except psutil.NoSuchProcess:
-                pass
-        _, alive = psutil.wait_procs(procs, timeout=15)
-        for p in alive:
-            try:
-                p.kill()
-            except psutil.NoSuchProcess:
-                pass
-        psutil.wait_procs(alive, timeout=10)
+        end(self.processes())
+
+
+def end(procs: list[psutil.Process], grace_s: float = 15) -> None:
+    """SIGTERM, then SIGKILL after grace_s for those still there (monitor.py ignored SIGTERM
+    while its GCS was gone), for exactly these processes."""
+    for p in procs:
+        try:
+            p.terminate()
+        except psutil.NoSuchProcess:
+            pass
+    _, alive = psutil.wait_procs(procs, timeout=grace_s)
+    for p in alive:
+        try:
+            p.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(alive, timeout=10)

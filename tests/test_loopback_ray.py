@@ -18,6 +18,7 @@ import psutil
 import pytest
 
 from .conftest import ROOT
+from .raycli import end
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
@@ -67,13 +68,7 @@ def stop(proc: subprocess.Popen, tree: list[psutil.Process]) -> None:
     except (subprocess.TimeoutExpired, ValueError):
         kill_session(proc)
         proc.wait()
-    alive = [p for p in tree if p.is_running()]
-    for p in alive:
-        try:
-            p.kill()
-        except psutil.NoSuchProcess:
-            pass
-    psutil.wait_procs(alive, timeout=10)
+    end([p for p in tree if p.is_running()], grace_s=5)
 
 
 def kill_session(proc: subprocess.Popen) -> None:
