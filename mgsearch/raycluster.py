@@ -30,7 +30,7 @@ TRAIN_ENV = {
 
 
 # The embedded default only: a local instance nothing off this machine can reach. Measured with
-# Ray 2.60 on Linux (2026-12-01, /work/shared/RAY_NOTES.md "Loopback only"): by default the
+# Ray 2.60 on Linux (2026-12-01; tests/test_loopback_ray.py measures it again): by default the
 # driver's, GCS's, raylet's, workers' and agents' gRPC ports listened on `::` (all interfaces),
 # the agents' HTTP ports on the machine's address, and three metrics ports on 0.0.0.0 answered
 # HTTP 200 without a token. `_node_ip_address="127.0.0.1"` alone does not help: ray.init
