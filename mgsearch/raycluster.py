@@ -1,14 +1,15 @@
 """Connecting to Ray: the cluster in RAY_ADDRESS, or a local one started in-process.
 
-A local instance binds the dashboard to 127.0.0.1 and keeps Ray's token authentication on (the
-2.60 default). Settings that Ray reads from the environment are set before Ray is imported (the
-driver's log de-duplication reads its settings at import) and before the start, so the worker
-processes inherit them.
+A local instance listens on loopback only (every Ray port, the dashboard's included; see
+LOOPBACK_ENV) and keeps Ray's token authentication on (the 2.60 default). Settings that Ray reads
+from the environment are set before Ray is imported (the driver's log de-duplication reads its
+settings at import) and before the start, so the worker processes inherit them.
 """
 
 from __future__ import annotations
 
 import os
+import socket
 
 # Quieter, faster-to-stop Train runs (measured with Ray 2.60 on a 2-core machine).
 TRAIN_ENV = {
@@ -28,6 +29,39 @@ TRAIN_ENV = {
 }
 
 
+# The embedded default only: a local instance nothing off this machine can reach. Measured with
+# Ray 2.60 on Linux (2026-12-01; tests/test_loopback_ray.py measures it again): by default the
+# driver's, GCS's, raylet's, workers' and agents' gRPC ports listened on `::` (all interfaces),
+# the agents' HTTP ports on the machine's address, and three metrics ports on 0.0.0.0 answered
+# HTTP 200 without a token. `_node_ip_address="127.0.0.1"` alone does not help: ray.init
+# rewrites a loopback node address to the routable one unless this setting is "0". With it, the
+# node address is 127.0.0.1 and every Ray server binds to loopback (each one checks
+# `is_localhost(node_ip)`); it also refuses joining other nodes, which a local instance never
+# does.
+# Left open: a Train run's rank-0 torch TCPStore (MASTER_PORT) binds `::` whatever MASTER_ADDR
+# says (torch has no bind-address setting), for the run's length.
+LOOPBACK_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
+# gloo binds its pairs to the address the hostname resolves to (the network address on many
+# machines; 127.0.0.1 on the one measured) unless told an interface.
+LOOPBACK_INTERFACES = ("lo", "lo0")  # Linux, macOS
+
+
+def _stay_on_loopback() -> None:
+    """Apply LOOPBACK_ENV before a local start; the workers inherit it from this process."""
+    for key, value in LOOPBACK_ENV.items():
+        os.environ.setdefault(key, value)
+    names = {name for _, name in socket.if_nameindex()}
+    loopback = next((n for n in LOOPBACK_INTERFACES if n in names), None)
+    if loopback:
+        os.environ.setdefault("GLOO_SOCKET_IFNAME", loopback)
+    from ray._private import ray_constants
+
+    # Ray reads the setting once, when it is first imported: redo that reading in case ray was
+    # imported before this call (a test module, a user's script).
+    ray_constants.ENABLE_RAY_CLUSTER = ray_constants.env_bool(
+        ray_constants.ENABLE_RAY_CLUSTERS_ENV_VAR, not ray_constants.IS_WINDOWS_OR_OSX)
+
+
 def ensure_ray(num_cpus: int | None = None, object_store_mb: int | None = 512) -> dict:
     """Start or join Ray once per process; returns the cluster's resources."""
     for key, value in TRAIN_ENV.items():
@@ -42,6 +76,7 @@ def ensure_ray(num_cpus: int | None = None, object_store_mb: int | None = 512) -
             # address="local": a new instance, never a `ray start` cluster that this machine
             # recorded in /tmp/ray (ray.init() would join it, even a dead one, and then refuse
             # num_cpus; measured). RAY_ADDRESS is how a user names a cluster.
+            _stay_on_loopback()
             ray.init(address="local", num_cpus=num_cpus, include_dashboard=True, dashboard_host="127.0.0.1",
                      object_store_memory=object_store_mb * 2**20 if object_store_mb else None,
                      log_to_driver=True)

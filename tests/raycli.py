@@ -1,20 +1,32 @@
 """The `ray` command line against clusters a test starts itself, with a HOME of its own (so the
 token it generates is the only one its clients can find) and a temp dir of its own (so stopping
 the cluster ends exactly the processes it started: never `ray stop`, which ends every Ray of
-the machine's user)."""
+the machine's user; Ray 2.60's `ray stop` has no per-address or per-temp-dir form)."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import psutil
 
 RAY = str(Path(sys.executable).with_name("ray"))
+# Ray's daemons (gcs_server, raylet; `python [-u] .../dashboard.py`, log_monitor.py, monitor.py)
+# run programs from this folder; a process that merely names a temp dir (someone's `tail -f` of a
+# log) does not.
+RAY_PKG = importlib.util.find_spec("ray").submodule_search_locations[0]
+
+
+def runs_ray(cmd: list[str]) -> bool:
+    """A Ray program: a binary or script under RAY_PKG, or `python -m ray.…`."""
+    return any(part.startswith(RAY_PKG) for part in cmd[:3]) \
+        or (len(cmd) > 2 and cmd[1] == "-m" and cmd[2].startswith("ray."))
 
 
 def _agent_port() -> list[str]:
@@ -31,9 +43,11 @@ class Cluster:
     says; `add_node()` joins another node with RAY_AUTH_MODE=token; `stop()` ends them all."""
 
     def __init__(self, gcs_port: int, dashboard_port: int, cwd: str):
+        self.started_at = time.time()
         self.home = tempfile.mkdtemp(prefix="mgs-home-")
         self.temp_dirs = [self._temp_dir()]
         self.gcs = f"127.0.0.1:{gcs_port}"
+        self.gcs_port = f":{gcs_port}"  # as the daemons' --address=/--gcs-address= end
         self.dashboard = f"http://127.0.0.1:{dashboard_port}"
         self.dashboard_port, self.cwd = dashboard_port, cwd
         env = {k: v for k, v in os.environ.items()
@@ -82,15 +96,20 @@ class Cluster:
         return tempfile.mkdtemp(prefix="mgs-ray-", dir="/tmp")
 
     def processes(self) -> list[psutil.Process]:
-        """Every process of this cluster: those naming one of its temp dirs, and their
-        children."""
+        """Every process of this cluster: the Ray daemons of this user, started since this
+        cluster was made, that name one of its temp dirs or its GCS port (the Ray client server
+        names only `--address=IP:PORT`); and their children (workers, agents)."""
         found: dict[int, psutil.Process] = {}
         me = psutil.Process()
         mine = {me.pid, *(p.pid for p in me.parents())}  # a command line may quote the path
-        for p in psutil.process_iter(["cmdline"]):
-            if p.pid in mine:
+        for p in psutil.process_iter(["cmdline", "uids", "create_time"]):
+            cmd = p.info["cmdline"] or []
+            if p.pid in mine or not p.info["uids"] or p.info["uids"].real != me.uids().real \
+                    or (p.info["create_time"] or 0) < self.started_at - 1:
                 continue
-            if any(d in part for d in self.temp_dirs for part in (p.info["cmdline"] or [])):
+            if runs_ray(cmd) and (any(d in part for d in self.temp_dirs for part in cmd)
+                                  or any(part.startswith(("--address=", "--gcs-address="))
+                                         and part.endswith(self.gcs_port) for part in cmd)):
                 found[p.pid] = p
                 try:
                     found.update({c.pid: c for c in p.children(recursive=True)})
@@ -99,16 +118,21 @@ class Cluster:
         return list(found.values())
 
     def stop(self) -> None:
-        procs = self.processes()
-        for p in procs:
-            try:
-                p.terminate()
-            except psutil.NoSuchProcess:
-                pass
-        _, alive = psutil.wait_procs(procs, timeout=15)
-        for p in alive:
-            try:
-                p.kill()
-            except psutil.NoSuchProcess:
-                pass
-        psutil.wait_procs(alive, timeout=10)
+        end(self.processes())
+
+
+def end(procs: list[psutil.Process], grace_s: float = 15) -> None:
+    """SIGTERM, then SIGKILL after grace_s for those still there (monitor.py ignored SIGTERM
+    while its GCS was gone), for exactly these processes."""
+    for p in procs:
+        try:
+            p.terminate()
+        except psutil.NoSuchProcess:
+            pass
+    _, alive = psutil.wait_procs(procs, timeout=grace_s)
+    for p in alive:
+        try:
+            p.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(alive, timeout=10)
