@@ -8,6 +8,7 @@ settings at import) and before the start, so the worker processes inherit them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 
@@ -16,7 +17,6 @@ TRAIN_ENV = {
     "RAY_TRAIN_ENABLE_PRINT_PATCH": "0",  # otherwise every worker print shows twice
     "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S": "0.5",  # teardown ~1.9 s instead of ~7 s
     "RAY_TRAIN_ENABLE_PREEMPTION_WATCHER": "0",
-    "RAY_TRAIN_ENABLE_STATE_TRACKING": "1",  # run state in the dashboard's /api/train/v2/runs
     # Multigrid runs evaluate at the schedule's eval epochs only, so most reports carry no
     # val_top1; Tune's strict check would end the whole search at the first such report
     # (measured). ASHA already skips results without its metric.
@@ -46,20 +46,34 @@ LOOPBACK_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
 LOOPBACK_INTERFACES = ("lo", "lo0")  # Linux, macOS
 
 
-def _stay_on_loopback() -> None:
-    """Apply LOOPBACK_ENV before a local start; the workers inherit it from this process."""
-    for key, value in LOOPBACK_ENV.items():
-        os.environ.setdefault(key, value)
+@contextlib.contextmanager
+def _on_loopback():
+    """LOOPBACK_ENV (and gloo's interface) while a local instance starts: its processes, and the
+    workers they spawn later, inherit them. Restored afterwards, so that nothing else this
+    process starts (e.g. `ray start --address` joining a test cluster, which the setting makes
+    abort) sees them."""
     names = {name for _, name in socket.if_nameindex()}
     loopback = next((n for n in LOOPBACK_INTERFACES if n in names), None)
-    if loopback:
-        os.environ.setdefault("GLOO_SOCKET_IFNAME", loopback)
+    wanted = {**LOOPBACK_ENV, **({"GLOO_SOCKET_IFNAME": loopback} if loopback else {})}
+    before = {key: os.environ.get(key) for key in wanted}
+    for key, value in wanted.items():
+        os.environ.setdefault(key, value)  # a value the user set wins
     from ray._private import ray_constants
 
     # Ray reads the setting once, when it is first imported: redo that reading in case ray was
-    # imported before this call (a test module, a user's script).
+    # imported before this call (a test module, a user's script), and undo it afterwards.
+    was = ray_constants.ENABLE_RAY_CLUSTER
     ray_constants.ENABLE_RAY_CLUSTER = ray_constants.env_bool(
         ray_constants.ENABLE_RAY_CLUSTERS_ENV_VAR, not ray_constants.IS_WINDOWS_OR_OSX)
+    try:
+        yield
+    finally:
+        ray_constants.ENABLE_RAY_CLUSTER = was
+        for key, value in before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def ensure_ray(num_cpus: int | None = None, object_store_mb: int | None = 512) -> dict:
@@ -70,14 +84,18 @@ def ensure_ray(num_cpus: int | None = None, object_store_mb: int | None = 512) -
 
     if not ray.is_initialized():
         if os.environ.get("RAY_ADDRESS"):
-            # Inside `ray job submit` or against `ray start --head`: join, never size it.
+            # Inside `ray job submit` or against `ray start --head`: join, never size it. Run
+            # state in the dashboard's /api/train/v2/runs. Not for a local instance: its state
+            # actor asks the state API with no address, which finds whatever Ray instances the
+            # machine runs ("Found multiple active Ray instances" with another user's; measured).
+            os.environ.setdefault("RAY_TRAIN_ENABLE_STATE_TRACKING", "1")
             ray.init(log_to_driver=True)
         else:
             # address="local": a new instance, never a `ray start` cluster that this machine
             # recorded in /tmp/ray (ray.init() would join it, even a dead one, and then refuse
             # num_cpus; measured). RAY_ADDRESS is how a user names a cluster.
-            _stay_on_loopback()
-            ray.init(address="local", num_cpus=num_cpus, include_dashboard=True, dashboard_host="127.0.0.1",
-                     object_store_memory=object_store_mb * 2**20 if object_store_mb else None,
-                     log_to_driver=True)
+            with _on_loopback():
+                ray.init(address="local", num_cpus=num_cpus, include_dashboard=True,
+                         dashboard_host="127.0.0.1", log_to_driver=True,
+                         object_store_memory=object_store_mb * 2**20 if object_store_mb else None)
     return ray.cluster_resources()
