@@ -216,8 +216,16 @@ def _optuna(cfg: Config, points: list[dict], baseline_points: list[dict]):
     sc = cfg.search
     keys = POINT_KEYS
     others = [p for p in points if p["grid_set"] != BASELINE]
-    space = {k: tune.choice(sorted({p[k] for p in others}, key=str)) for k in keys}
-    start = [{k: p[k] for k in keys} for p in baseline_points]
+    domain = {k: sorted({p[k] for p in others}, key=str) for k in keys}
+    # Optuna refuses a pre-set point outside its distributions ("'baseline' not in
+    # ('long_only', 'wu2020')"): the baseline joins the grid-set choices (TPE may sample it
+    # again, as one more baseline trial), its epoch factor is the domain's first (a fixed shape
+    # ignores it), and a value it needs that the lists lack (lr_multiplier 1.0) joins them.
+    start = [{**{k: p[k] for k in keys}, "epoch_factor": domain["epoch_factor"][0]}
+             for p in baseline_points]
+    for k in keys:
+        domain[k] = sorted(set(domain[k]) | {p[k] for p in start}, key=str)
+    space = {k: tune.choice(domain[k]) for k in keys}
     if sc.multi_objective:
         alg = OptunaSearch(metric=[METRIC, TIME_ATTR], mode=[MODE, "min"],
                            points_to_evaluate=start or None)

@@ -93,3 +93,24 @@ def test_resources_fit_the_cluster():
     assert max_concurrency(gpu, {"CPU": 32.0, "GPU": 4.0}) == 2
     with pytest.raises(ConfigError, match="one trial needs 4 worker"):
         max_concurrency(make_config({**BASE, "train": {"workers": 4}}), {"CPU": 2.0})
+
+
+def test_optuna_starts_with_the_baseline_points_inside_its_space():
+    """Optuna refused the pre-set baseline points ("'baseline' not in ('long_only', 'wu2020')")
+    and every Optuna search with baseline: true failed at its first trial; the searcher alone,
+    no Ray."""
+    from mgsearch.search import _search_alg
+
+    cfg = make_config({**BASE, "search": {"algorithm": "optuna", "repeats": 2, "num_samples": 4,
+                                          "grid_sets": ["wu2020", "long_only"],
+                                          "epoch_factors": [1.5, 2.0],
+                                          "lr_multipliers": [0.5, 2.0]}})
+    alg, space, n = _search_alg(cfg, check_points(cfg, search_points(cfg), 1000))
+    assert n == 2 + 4
+    alg.set_search_properties(None, None, space)
+    got = [alg.suggest(f"t{i}") for i in range(6)]
+    assert [(p["grid_set"], p["seed"], p["lr_multiplier"]) for p in got[:2]] == [
+        ("baseline", 0, 1.0), ("baseline", 1, 1.0)]  # the baseline keeps the user's LR
+    for p in got[2:]:
+        assert p["grid_set"] in ("baseline", "wu2020", "long_only")
+        assert p["epoch_factor"] in (1.5, 2.0) and p["lr_multiplier"] in (0.5, 1.0, 2.0)
