@@ -1,7 +1,7 @@
 """mgsearch from Python: a Tune search built by hand from mgsearch's trainable and search space.
 
     python experiments/python_api.py          # from the repository root, after `make demo`'s venv
-    python experiments/python_api.py --quick  # the same on 2 baseline epochs (about 5 min here)
+    python experiments/python_api.py --quick  # the same on 2 baseline epochs, one seed (a smoke run)
 
 It does what `mgsearch search` does, written out the way a Ray Tune user writes a search: the
 quickstart's config, `mgsearch.trainable(cfg)` (one Ray Train run per trial) and
