@@ -26,7 +26,7 @@ import time
 from . import storage
 from .config import Config, with_absolute_paths
 from .configtypes import to_dict
-from .contract import (BASELINE, METRIC, METRICS_FILE, MODE, POINT_KEYS, TIME_ATTR, TRIAL_RUNS,
+from .contract import (BASELINE, METRIC, MODE, POINT_KEYS, TIME_ATTR, TRIAL_RUNS,
                        SearchPoint, check_name, predict, trial_run_name)
 from .errors import ConfigError
 from .raycluster import ensure_ray
@@ -115,16 +115,12 @@ def trial(config: dict, base: Config) -> None:
 
 def finished_report(run_dir: str) -> dict | None:
     """The last report of a run folder whose run reached its last point, else None."""
-    text = storage.read_text(join(run_dir, METRICS_FILE)) or ""
-    for line in reversed(text.splitlines()):
-        try:
-            last = json.loads(line)
-        except json.JSONDecodeError:  # a line cut short by a kill
-            continue
-        done = (isinstance(last, dict) and last.get("points") is not None
-                and last.get("point") == last.get("points"))
-        return last if done else None
-    return None
+    from .train.launch import last_report
+
+    last = last_report(run_dir)
+    done = last is not None and last.get("points") is not None and (
+        last.get("point") == last.get("points"))
+    return last if done else None
 
 
 def trainable(cfg: Config):

@@ -97,14 +97,20 @@ def run_training(cfg, *, name: str | None = None) -> TrainResult:
     run_dir = join(absolute_storage(cfg.train.storage_path), name)
     own = ckpt.saved_in(storage.file_path(run_dir)) if storage.file_path(run_dir) else []
     return TrainResult(
-        run_dir=run_dir, metrics=dict(result.metrics or {}) or _last_report(run_dir),
+        run_dir=run_dir, metrics=dict(result.metrics or {}) or last_report(run_dir) or {},
         wall_s=time.perf_counter() - start,
         checkpoint=result.checkpoint.path if result.checkpoint else (
             str(own[0]) if own else None))
 
 
-def _last_report(run_dir: str) -> dict:
-    """The run folder's last report (a rerun of a finished run reports nothing new)."""
+def last_report(run_dir: str) -> dict | None:
+    """The run folder's last whole report (a line cut short by a kill is skipped), or None."""
     text = storage.read_text(join(run_dir, METRICS_FILE)) or ""
-    lines = [line for line in text.splitlines() if line.strip()]
-    return json.loads(lines[-1]) if lines else {}
+    for line in reversed(text.splitlines()):
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(row, dict):
+            return row
+    return None
