@@ -112,9 +112,23 @@ class MultigridConfig:
     # lost to rounding; needs the training set's size) or epoch (the public implementation's
     # whole-epoch rounding, bit for bit).
     granularity: Literal["iteration", "epoch"] = "iteration"
+    # Long cycles over the run (schedules with a long cycle only); null: one per LR step before
+    # the last (the paper's). k splits the epochs before solver.steps[-1] into k equal LR steps,
+    # as if steps were [0, E/k, ..., E] with E = steps[-1]: cycle i runs at relative LR i
+    # (gamma**i, or solver.lrs[i]) and the fine-tuning phase at step k.
+    long_cycles: Optional[int] = None
+    # Share of the run's multigrid epochs (epoch-equivalents) that the fine-tuning phase at the
+    # full shape takes, in (0, 1); null: the paper's (the last LR step, shortened by the long
+    # cycle's iteration saving).
+    fine_tune_fraction: Optional[float] = None
 
     def __post_init__(self) -> None:
         check(self.epoch_factor > 0, "epoch_factor", self.epoch_factor, "must be > 0")
+        check(self.long_cycles is None or self.long_cycles >= 1, "long_cycles", self.long_cycles,
+              "must be >= 1 long cycle (or null: one per LR step of solver.steps)")
+        check(self.fine_tune_fraction is None or 0 < self.fine_tune_fraction < 1,
+              "fine_tune_fraction", self.fine_tune_fraction,
+              "must lie in (0, 1): the fine-tuning phase's share of the run (null: the paper's)")
         check(self.bn_base_size >= 1, "bn_base_size", self.bn_base_size, "must be >= 1")
         check(self.eval_freq >= 1, "eval_freq", self.eval_freq, "must be >= 1")
         from .grids import resolve_grid_set  # validates names and factors
@@ -314,6 +328,10 @@ class Config:
         check(self.train.eval_points > 0 or self.multigrid.granularity == "epoch",
               "train.eval_points", self.train.eval_points,
               "0 (points per epoch) needs multigrid.granularity: epoch; set eval_points >= 1")
+        k, lrs = self.multigrid.long_cycles, self.solver.lrs
+        check(k is None or lrs is None or len(lrs) >= k + 1, "multigrid.long_cycles", k,
+              f"needs {k} + 1 relative LRs (one per cycle and the fine-tuning phase) but "
+              f"solver.lrs has {len(lrs or ())}; give more lrs or set solver.lrs: null")
         check(self.shape.batch % self.train.world_size == 0, "shape.batch", self.shape.batch,
               f"must be divisible by train.workers={self.train.workers}; "
               f"pick a batch that is a multiple of the worker count")
