@@ -18,6 +18,7 @@ from .configtypes import NAME_RULE, build, check, coerce, field_types, is_name, 
 from .errors import ConfigError
 from .yamlload import NotYAML, load as load_yaml_text
 from .data.config import DatasetConfig
+from .space import SpaceConfig
 
 
 @dataclass(frozen=True)
@@ -267,6 +268,12 @@ class SearchConfig:
     # the lower 95% bound of (its mean final top-1 - the baseline's) is >= -delta; the
     # time-to-target target is the baseline's mean final top-1 - delta (mgsearch.analysis).
     delta: float = 1.0
+    # The schedule space (mgsearch.space, README "The schedule space"): a distribution per
+    # search point key; null: the lists above, crossed.
+    space: Optional[SpaceConfig] = None
+    # A point whose shapes the model cannot take: false refuses it before any trial; true
+    # clamps its coarsest factors to the model's smallest input and records the repair.
+    repair: bool = False
 
     def __post_init__(self) -> None:
         check(self.delta >= 0, "delta", self.delta,
@@ -305,6 +312,15 @@ class SearchConfig:
 
         for c in self.custom:  # a bad custom set fails at load time, before any trial
             c.multigrid(MultigridConfig())
+        if self.space is not None:
+            from .space import grid_values
+
+            sets = self.space.grid_set
+            for g in (grid_values("grid_set", sets) if sets is not None else ()):
+                check(g in GRID_SETS and g != "baseline" or g in names, "space.grid_set", g,
+                      f"is neither a named set ({', '.join(k for k in GRID_SETS if k != 'baseline')}) "
+                      f"nor in search.custom ({', '.join(names) or 'empty'}); the baseline "
+                      f"joins by itself (search.baseline)")
 
     def grid_set(self, name: str) -> Optional[CustomGridSet]:
         return next((c for c in self.custom if c.name == name), None)
