@@ -120,8 +120,12 @@ def _long_cycle_plan(b: _Builder) -> list[tuple[str, int, tuple[int, int, int], 
     """(phase, lr_step, shape, lr_scale, epochs) per stage, epochs real and already scaled to
     max_epoch * epoch_factor; the fine-tuning phase as its two halves."""
     sv, mg = b.solver, b.cfg.multigrid
-    steps = list(sv.steps)
-    if mg.long_cycles is not None and steps[-1] > 0:  # k equal LR steps before the last
+    steps, n = list(sv.steps), len(sv.steps) - 1
+
+    def relative_lr(cycle: int) -> float:  # the solver's LR step i * n // k (identity: k = n)
+        return sv.relative_lr(cycle * n // (len(steps) - 1))
+
+    if mg.long_cycles is not None and steps[-1] > 0:  # k equal long cycles before the last step
         steps = [steps[-1] * i / mg.long_cycles for i in range(mg.long_cycles + 1)]
     if len(steps) < 2:
         raise ConfigError(f"solver.steps = {steps}: the long cycle repeats once per LR step "
@@ -165,10 +169,10 @@ def _long_cycle_plan(b: _Builder) -> list[tuple[str, int, tuple[int, int, int], 
     out = []
     for p in plan[:-1]:
         shape = (int(p[1][0]), int(p[1][1]), int(p[1][2]))
-        out.append(("train", p[0], shape, sv.relative_lr(p[0]) * scaling(p[1][0]), p[2] * x))
+        out.append(("train", p[0], shape, relative_lr(p[0]) * scaling(p[1][0]), p[2] * x))
     step, rel, epochs = plan[-1]
     shape = (int(rel[0]), int(rel[1]), int(rel[2]))
-    second = sv.relative_lr(step) * scaling(rel[0])
+    second = relative_lr(step) * scaling(rel[0])
     first = out[-1][3] if sv.policy == "steps" else second
     out.append(("fine_tune", step, shape, first, epochs * x_ft / 2))
     out.append(("fine_tune", step, shape, second, epochs * x_ft / 2))

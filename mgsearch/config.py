@@ -114,9 +114,10 @@ class MultigridConfig:
     # whole-epoch rounding, bit for bit).
     granularity: Literal["iteration", "epoch"] = "iteration"
     # Long cycles over the run (schedules with a long cycle only); null: one per LR step before
-    # the last (the paper's). k splits the epochs before solver.steps[-1] into k equal LR steps,
-    # as if steps were [0, E/k, ..., E] with E = steps[-1]: cycle i runs at relative LR i
-    # (gamma**i, or solver.lrs[i]) and the fine-tuning phase at step k.
+    # the last (the paper's). k splits the epochs before solver.steps[-1] into k equal cycles
+    # (as if steps were [0, E/k, ..., E], E = steps[-1]); with n = len(steps) - 1, cycle i runs
+    # at the solver's relative LR of step i * n // k and the fine-tuning phase at step n's, so
+    # k keeps the solver's LR recipe (k = n: its LRs) and changes only how often shapes repeat.
     long_cycles: Optional[int] = None
     # Share of the run's multigrid epochs (epoch-equivalents) that the fine-tuning phase at the
     # full shape takes, in (0, 1); null: the paper's (the last LR step, shortened by the long
@@ -315,6 +316,9 @@ class SearchConfig:
         if self.space is not None:
             from .space import grid_values
 
+            if self.algorithm == "grid":  # every value must be enumerable
+                for key, value in self.space.given().items():
+                    grid_values(key, value)
             sets = self.space.grid_set
             for g in (grid_values("grid_set", sets) if sets is not None else ()):
                 check(g in GRID_SETS and g != "baseline" or g in names, "space.grid_set", g,
@@ -344,10 +348,6 @@ class Config:
         check(self.train.eval_points > 0 or self.multigrid.granularity == "epoch",
               "train.eval_points", self.train.eval_points,
               "0 (points per epoch) needs multigrid.granularity: epoch; set eval_points >= 1")
-        k, lrs = self.multigrid.long_cycles, self.solver.lrs
-        check(k is None or lrs is None or len(lrs) >= k + 1, "multigrid.long_cycles", k,
-              f"needs {k} + 1 relative LRs (one per cycle and the fine-tuning phase) but "
-              f"solver.lrs has {len(lrs or ())}; give more lrs or set solver.lrs: null")
         check(self.shape.batch % self.train.world_size == 0, "shape.batch", self.shape.batch,
               f"must be divisible by train.workers={self.train.workers}; "
               f"pick a batch that is a multiple of the worker count")

@@ -197,9 +197,9 @@ def grid_values(key: str, value) -> list:
         return list(value.args)
     if value.kind == "randint":
         return list(range(value.args[0], value.args[1] + 1))
-    raise ConfigError(f"search.space.{key} = {show(value)}: algorithm: grid runs every value, "
-                      f"so it takes choices, integer ranges and plain values; sample "
-                      f"{value.kind} with algorithm: random or optuna")
+    raise ValueError(f"space.{key} = {show(value)}: algorithm: grid runs every value, so it "
+                     f"takes choices, integer ranges and plain values; sample {value.kind} "
+                     f"with algorithm: random or optuna")
 
 
 def extremes(value) -> list:
