@@ -86,15 +86,15 @@ def repaired(point, base, shapes: ModelShapes):
 
     t_min, s_min = shapes.minimum()
     T, S = base.shape.frames, base.shape.crop
-    long, short, _ = point.grid_factors(base)
+    _, short, _ = point.grid_factors(base)
     changes: dict[str, tuple[float, float]] = {}
     if point.long_shapes is not None:
         for key, default, n, least in (("long_t", 0.25, T, t_min), ("long_s", SQRT_HALF, S, s_min)):
             f = getattr(point, key) if getattr(point, key) is not None else default
-            if int(round(n * f)) < least:
+            if round(n * f) < least:
                 changes[key] = (f, least / n)
     for i, f in enumerate(short or ()):
-        if int(round(S * f)) < s_min:
+        if round(S * f) < s_min:
             changes[f"short_s{i + 1}"] = (f, s_min / S)
     if not changes:
         return None

@@ -7,7 +7,6 @@ import json
 import math
 
 import pytest
-import torch
 from torch import nn
 
 from mgsearch import contract
@@ -19,12 +18,12 @@ from mgsearch.schedule import build_schedule
 from mgsearch.search import check_points, search_points
 from mgsearch.space import Dist, corner_points, space_of
 
-from .conftest import ROOT, make_config
+from .conftest import ENGINE_CONFIG, ROOT, make_config
 
 BASE = {"name": "c", "solver": {"steps": [0, 8, 12], "max_epoch": 16}}
 
 
-def space_config(space: dict, **search) -> "Config":  # noqa: F821
+def space_config(space: dict, **search):
     return make_config({**BASE, "search": {"space": space, "repeats": 1, **search}})
 
 
@@ -71,6 +70,27 @@ def test_grid_search_refuses_continuous_distributions_at_load():
     with pytest.raises(ConfigError, match=r"search.space.long_t = \{uniform: \[0.1, 0.5\]\}: "
                                           r"algorithm: grid runs every value"):
         space_config({"long_t": {"uniform": [0.1, 0.5]}})
+
+
+def test_grid_search_runs_every_combination_and_corners_are_capped():
+    cfg = space_config({"grid_set": "long_only", "long_shapes": {"randint": [2, 3]},
+                        "long_spacing": {"choice": ["geometric", "linear"]}, "long_t": 0.25},
+                       repeats=2)
+    points = search_points(cfg)
+    assert [p.seed for p in points if p.is_baseline] == [0, 1]
+    grid = [(p.long_shapes, p.long_spacing, p.seed) for p in points if not p.is_baseline]
+    assert grid == [(n, sp, s) for n in (2, 3) for sp in ("geometric", "linear") for s in (0, 1)]
+    wide = space_config({k: {"uniform": [0.75, 1.0]} for k in ("long_t", "long_s", "short_s1", "short_s2")}
+                        | {"long_shapes": {"randint": [2, 9]}, "long_cycles": {"randint": [1, 4]},
+                           "epoch_factor": {"uniform": [1.0, 2.0]},
+                           "fine_tune_fraction": {"uniform": [0.1, 0.2]},
+                           "long_spacing": {"choice": ["geometric", "linear"]},
+                           "short_cycle": {"choice": [True, False]},
+                           "grid_set": {"choice": ["wu2020", "long_only", "short_only", "two_stage"]},
+                           "bn_base_size": {"choice": [4, 8]}},
+                        algorithm="random")
+    with pytest.raises(ConfigError, match="search.space has 8192 corners"):
+        search_points(wide)
 
 
 # -- points ---------------------------------------------------------------------------------------
@@ -155,7 +175,7 @@ def test_new_defaults_keep_old_hashes():
     """Hashes computed before long_cycles, fine_tune_fraction, search.space and search.repair
     existed (commit 5fe0131): runs started then still resume."""
     assert config_hash(make_config(BASE)) == "54fe85b18815c3f0"
-    assert config_hash(load_config(ROOT / "experiments" / "quickstart.yaml")) == "c58fedfdf9fb680d"
+    assert config_hash(load_config(ENGINE_CONFIG)) == "f3e83ae1cac0dd13"  # a frozen fixture
     assert config_hash(make_config({**BASE, "multigrid": {"fine_tune_fraction": 0.2}})) != (
         config_hash(make_config(BASE)))
 
