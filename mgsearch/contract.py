@@ -126,6 +126,11 @@ class SearchPoint:
     # None; the fields above hold the repaired values. Not a configuration key.
     repair: Optional[str] = None
 
+    def __post_init__(self) -> None:
+        if self.is_baseline:  # a fixed shape has no schedule: a pre-set baseline's are cleared
+            for k in _SCHEDULE_KEYS:
+                object.__setattr__(self, k, None)
+
     @property
     def is_baseline(self) -> bool:
         return self.grid_set == BASELINE
@@ -233,6 +238,7 @@ POINT_KEYS = tuple(f.name for f in dataclasses.fields(SearchPoint))
 # what seeds of one config share (a repair note says how a config was reached, not what it is)
 CONFIG_KEYS = tuple(k for k in POINT_KEYS if k not in ("seed", "repair"))
 _REQUIRED_KEYS = POINT_KEYS[:5]  # a record older than the schedule parameters has these
+_SCHEDULE_KEYS = POINT_KEYS[5:-1]  # long_shapes .. lr_scaling
 # the point's keys that set the multigrid section's field of the same name
 _MULTIGRID_KEYS = ("long_cycles", "fine_tune_fraction", "lr_policy", "lr_scaling")
 # each key's scalar type (Optional[int] -> int): what a table's floats are read back as

@@ -220,10 +220,11 @@ def _search_alg(cfg: Config, points: list[dict]):
         from ray import tune
 
         if sc.space is not None:  # every key a baseline point holds, so it can be pre-set
-            from .space import tune_space
+            from .space import start_values, tune_space
 
             space = {"point": {**dict.fromkeys(POINT_KEYS + PREDICTED_KEYS),
                                **tune_space(cfg, _seeds(cfg), flat=False)}}
+            baseline_points = [_preset(p, p, start_values(cfg)) for p in baseline_points]
         else:
             space = {"point": tune.choice([p for p in points if p["grid_set"] != BASELINE])}
         alg = BasicVariantGenerator(points_to_evaluate=[{"point": p} for p in baseline_points])
@@ -240,23 +241,30 @@ def _optuna(cfg: Config, points: list[dict], baseline_points: list[dict]):
     from ray import tune
 
     sc = cfg.search
+    fill: dict = {}  # values for the space's keys a baseline point leaves unset
     if sc.space is not None:
-        from .space import tune_space
+        from .space import start_values, tune_space
 
-        space = tune_space(cfg, _seeds(cfg), flat=True)
+        space, fill = tune_space(cfg, _seeds(cfg), flat=True), start_values(cfg)
     else:  # the points' keys that hold values (the schedule parameters are all None there)
         others = [p for p in points if p["grid_set"] != BASELINE]
         space = {k: tune.choice(sorted({p[k] for p in others}, key=str)) for k in POINT_KEYS
                  if any(p[k] is not None for p in others)}
-    # the baseline's values of the space's keys (a key it leaves unset is sampled, and ignored
-    # by the baseline's fixed shape)
-    start = [{k: p[k] for k in space if p[k] is not None} for p in baseline_points]
+    start = [_preset(p, space, fill) for p in baseline_points]
     if sc.multi_objective:
         alg = OptunaSearch(metric=[METRIC, TIME_ATTR], mode=[MODE, "min"],
                            points_to_evaluate=start or None)
     else:
         alg = OptunaSearch(metric=METRIC, mode=MODE, points_to_evaluate=start or None)
     return alg, space, sc.num_samples + len(start)
+
+
+def _preset(point: dict, keys, fill: dict) -> dict:
+    """A baseline point pre-set in a sampled space: `keys` of it, where it holds None a value
+    inside the space (Tune checks pre-set values against their domains and Optuna refuses a
+    point without every key); the baseline's fixed shape ignores the schedule keys and
+    SearchPoint clears them."""
+    return {k: point[k] if point[k] is not None else fill.get(k) for k in keys}
 
 
 def _trial_dirname(trial) -> str:

@@ -258,6 +258,12 @@ def tune_domain(value, flat: bool):
     return getattr(tune, value.kind)(lo, rest[0])
 
 
+def start_values(cfg) -> dict[str, Any]:
+    """A value inside the space for every key (the first choice, the lower end): what a pre-set
+    point (the baseline's, which ignores the schedule keys) gives Optuna for a key it lacks."""
+    return {k: extremes(v)[0] for k, v in space_of(cfg).items()}
+
+
 def tune_space(cfg, seeds: list[int], flat: bool) -> dict:
     """The Tune param space of `cfg.search.space` over point keys: flat for Optuna."""
     from ray import tune

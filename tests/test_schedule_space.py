@@ -111,6 +111,7 @@ def test_a_point_with_schedule_parameters_round_trips_and_old_records_read():
     assert q == SearchPoint("long_only", 1.5, 1.0, 8, 1) and q.long_shapes is None
     assert SearchPoint.from_dict(old, default=SearchPoint.of(make_config(BASE))) == q
     assert "repair" not in contract.CONFIG_KEYS and "long_t" in contract.CONFIG_KEYS
+    assert SearchPoint("baseline", long_shapes=3, lr_policy="cosine").long_shapes is None  # a fixed shape
 
 
 def flat(pairs) -> list[float]:
@@ -253,9 +254,17 @@ def test_optuna_and_random_spaces_are_built_from_the_yaml():
     assert flat["seed"].categories == [0, 1]
     assert n == cfg.search.num_samples + 2  # the two baseline seeds first
     assert [p["grid_set"] for p in alg._points_to_evaluate] == ["baseline", "baseline"]
+    assert alg._points_to_evaluate[0]["long_shapes"] == 2  # in its domain; the baseline ignores it
 
     rnd = space_config(space, algorithm="random")
     alg, nested, _ = _search_alg(rnd, check_points(rnd, search_points(rnd), clips=2000))
     point = nested["point"]
     assert point["short_cycle"] is True and isinstance(point["long_s"], Float)
     assert set(contract.POINT_KEYS) <= set(point)  # a baseline point can be pre-set
+    from ray.tune.search.variant_generator import _get_preset_variants
+
+    preset = alg._points_to_evaluate[0]
+    _, resolved = next(iter(_get_preset_variants({"config": nested}, preset)))
+    assert SearchPoint.from_dict(resolved["config"]) == SearchPoint.from_dict(preset)  # the baseline
+    # Optuna's pre-set points hold every key of its space (Tune refuses others)
+    assert all(set(p) == set(flat) for p in _search_alg(cfg, points)[0]._points_to_evaluate)
