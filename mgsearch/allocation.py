@@ -120,7 +120,13 @@ def _long_cycle_plan(b: _Builder) -> list[tuple[str, int, tuple[int, int, int], 
     """(phase, lr_step, shape, lr_scale, epochs) per stage, epochs real and already scaled to
     max_epoch * epoch_factor; the fine-tuning phase as its two halves."""
     sv, mg = b.solver, b.cfg.multigrid
-    steps = list(sv.steps)
+    steps, n = list(sv.steps), len(sv.steps) - 1
+
+    def relative_lr(cycle: int) -> float:  # the solver's LR step i * n // k (identity: k = n)
+        return sv.relative_lr(cycle * n // (len(steps) - 1))
+
+    if mg.long_cycles is not None and steps[-1] > 0:  # k equal long cycles before the last step
+        steps = [steps[-1] * i / mg.long_cycles for i in range(mg.long_cycles + 1)]
     if len(steps) < 2:
         raise ConfigError(f"solver.steps = {steps}: the long cycle repeats once per LR step "
                           f"before the fine-tuning phase, so it needs >= 2 steps, e.g. [0, 20, 30]")
@@ -150,21 +156,26 @@ def _long_cycle_plan(b: _Builder) -> list[tuple[str, int, tuple[int, int, int], 
     # 2. Fine-tuning: the last LR step, shortened by the same iteration saving.
     iter_saving = steps[-1] / total_iters
     plan.append((len(steps) - 1, ft_shapes[-1], (sv.max_epoch - steps[-1]) / iter_saving * avg_ft))
-    # 3. Scale everything to max_epoch * epoch_factor.
-    x = sv.max_epoch * mg.epoch_factor / sum(p[2] for p in plan)
+    # 3. Scale everything to max_epoch * epoch_factor (with fine_tune_fraction f: the long
+    #    cycles to (1 - f) of it, the fine-tuning phase to f).
+    total = sv.max_epoch * mg.epoch_factor
+    x = x_ft = total / sum(p[2] for p in plan)
+    if mg.fine_tune_fraction is not None:
+        x = total * (1 - mg.fine_tune_fraction) / sum(p[2] for p in plan[:-1])
+        x_ft = total * mg.fine_tune_fraction / plan[-1][2]
     # 4. LR: the step's relative LR times the stage's long-cycle batch scaling; fine-tuning split
     #    in two halves, the first (step policy) at the previous stage's rate.
     scaling = _scaling(mg.lr_scaling)
     out = []
     for p in plan[:-1]:
         shape = (int(p[1][0]), int(p[1][1]), int(p[1][2]))
-        out.append(("train", p[0], shape, sv.relative_lr(p[0]) * scaling(p[1][0]), p[2] * x))
+        out.append(("train", p[0], shape, relative_lr(p[0]) * scaling(p[1][0]), p[2] * x))
     step, rel, epochs = plan[-1]
     shape = (int(rel[0]), int(rel[1]), int(rel[2]))
-    second = sv.relative_lr(step) * scaling(rel[0])
+    second = relative_lr(step) * scaling(rel[0])
     first = out[-1][3] if sv.policy == "steps" else second
-    out.append(("fine_tune", step, shape, first, epochs * x / 2))
-    out.append(("fine_tune", step, shape, second, epochs * x / 2))
+    out.append(("fine_tune", step, shape, first, epochs * x_ft / 2))
+    out.append(("fine_tune", step, shape, second, epochs * x_ft / 2))
     return out
 
 

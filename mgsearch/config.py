@@ -18,6 +18,7 @@ from .configtypes import NAME_RULE, build, check, coerce, field_types, is_name, 
 from .errors import ConfigError
 from .yamlload import NotYAML, load as load_yaml_text
 from .data.config import DatasetConfig
+from .space import SpaceConfig
 
 
 @dataclass(frozen=True)
@@ -112,9 +113,24 @@ class MultigridConfig:
     # lost to rounding; needs the training set's size) or epoch (the public implementation's
     # whole-epoch rounding, bit for bit).
     granularity: Literal["iteration", "epoch"] = "iteration"
+    # Long cycles over the run (schedules with a long cycle only); null: one per LR step before
+    # the last (the paper's). k splits the epochs before solver.steps[-1] into k equal cycles
+    # (as if steps were [0, E/k, ..., E], E = steps[-1]); with n = len(steps) - 1, cycle i runs
+    # at the solver's relative LR of step i * n // k and the fine-tuning phase at step n's, so
+    # k keeps the solver's LR recipe (k = n: its LRs) and changes only how often shapes repeat.
+    long_cycles: Optional[int] = None
+    # Share of the run's multigrid epochs (epoch-equivalents) that the fine-tuning phase at the
+    # full shape takes, in (0, 1); null: the paper's (the last LR step, shortened by the long
+    # cycle's iteration saving).
+    fine_tune_fraction: Optional[float] = None
 
     def __post_init__(self) -> None:
         check(self.epoch_factor > 0, "epoch_factor", self.epoch_factor, "must be > 0")
+        check(self.long_cycles is None or self.long_cycles >= 1, "long_cycles", self.long_cycles,
+              "must be >= 1 long cycle (or null: one per LR step of solver.steps)")
+        check(self.fine_tune_fraction is None or 0 < self.fine_tune_fraction < 1,
+              "fine_tune_fraction", self.fine_tune_fraction,
+              "must lie in (0, 1): the fine-tuning phase's share of the run (null: the paper's)")
         check(self.bn_base_size >= 1, "bn_base_size", self.bn_base_size, "must be >= 1")
         check(self.eval_freq >= 1, "eval_freq", self.eval_freq, "must be >= 1")
         from .grids import resolve_grid_set  # validates names and factors
@@ -253,6 +269,12 @@ class SearchConfig:
     # the lower 95% bound of (its mean final top-1 - the baseline's) is >= -delta; the
     # time-to-target target is the baseline's mean final top-1 - delta (mgsearch.analysis).
     delta: float = 1.0
+    # The schedule space (mgsearch.space, README "The schedule space"): a distribution per
+    # search point key; null: the lists above, crossed.
+    space: Optional[SpaceConfig] = None
+    # A point whose shapes the model cannot take: false refuses it before any trial; true
+    # clamps its coarsest factors to the model's smallest input and records the repair.
+    repair: bool = False
 
     def __post_init__(self) -> None:
         check(self.delta >= 0, "delta", self.delta,
@@ -291,6 +313,18 @@ class SearchConfig:
 
         for c in self.custom:  # a bad custom set fails at load time, before any trial
             c.multigrid(MultigridConfig())
+        if self.space is not None:
+            from .space import grid_values
+
+            if self.algorithm == "grid":  # every value must be enumerable
+                for key, value in self.space.given().items():
+                    grid_values(key, value)
+            sets = self.space.grid_set
+            for g in (grid_values("grid_set", sets) if sets is not None else ()):
+                check(g in GRID_SETS and g != "baseline" or g in names, "space.grid_set", g,
+                      f"is neither a named set ({', '.join(k for k in GRID_SETS if k != 'baseline')}) "
+                      f"nor in search.custom ({', '.join(names) or 'empty'}); the baseline "
+                      f"joins by itself (search.baseline)")
 
     def grid_set(self, name: str) -> Optional[CustomGridSet]:
         return next((c for c in self.custom if c.name == name), None)

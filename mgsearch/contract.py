@@ -21,8 +21,9 @@ import dataclasses
 import hashlib
 import json
 import math
+import typing
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, Optional
 
 from .configtypes import NAME_RULE, is_name, to_dict
 from .errors import ConfigError
@@ -78,9 +79,17 @@ def config_hash(cfg) -> str:
         data["train"].pop("loss")
     if data.get("search", {}).get("bn_base_sizes", 0) is None:  # null: hashes as the old default
         data["search"]["bn_base_sizes"] = [8]
+    # Keys added later hash as before they existed while they hold their defaults.
+    for section, key, default in _LATER_DEFAULTS:
+        if key in data.get(section, {}) and data[section][key] == default:
+            data[section].pop(key)
     # "baseline": the flag runs once carried beside the config; kept so their hashes still hold
     blob = json.dumps({"config": data, "baseline": is_baseline(cfg)}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+_LATER_DEFAULTS = (("multigrid", "long_cycles", None), ("multigrid", "fine_tune_fraction", None),
+                   ("search", "space", None), ("search", "repair", False))
 
 
 # -- the search point -------------------------------------------------------------------------
@@ -89,33 +98,105 @@ def config_hash(cfg) -> str:
 @dataclass(frozen=True)
 class SearchPoint:
     """One point of a search: a grid set (named, custom or `baseline`) and the settings a search
-    varies around it. `apply` turns it into the Config its trial trains."""
+    varies around it. `apply` turns it into the Config its trial trains.
+
+    The schedule parameters (`long_shapes` ... `lr_scaling`) are None where the point keeps what
+    its grid set and the base config say, so a point without them trains as points always did;
+    see README "The schedule space" for what each one sets."""
 
     grid_set: str
     epoch_factor: float = 1.0  # multigrid.epoch_factor (the baseline ignores it)
     lr_multiplier: float = 1.0  # times solver.base_lr
     bn_base_size: int = 8  # multigrid.bn_base_size: clips per BatchNorm statistics group
     seed: int = 0  # train.seed
+    # The long cycle as parameters (all or none; long_shapes turns them on): long_shapes shapes
+    # from the coarsest (long_t, long_s) factors up to (1, 1), spaced geometric or linear.
+    long_shapes: Optional[int] = None
+    long_t: Optional[float] = None  # null with long_shapes: 1/4 (the paper's coarsest frames)
+    long_s: Optional[float] = None  # null with long_shapes: 1/sqrt(2)
+    long_spacing: Optional[str] = None  # geometric | linear; null with long_shapes: geometric
+    short_cycle: Optional[bool] = None  # on/off; null: the grid set's
+    short_s1: Optional[float] = None  # the short cycle's first spatial factor of S; null: grid set's
+    short_s2: Optional[float] = None  # ... its second
+    long_cycles: Optional[int] = None  # multigrid.long_cycles
+    fine_tune_fraction: Optional[float] = None  # multigrid.fine_tune_fraction
+    lr_policy: Optional[str] = None  # multigrid.lr_policy
+    lr_scaling: Optional[str] = None  # multigrid.lr_scaling
+    # What search.repair changed to make the point trainable ("long_t 0.1 -> 0.25; ..."), or
+    # None; the fields above hold the repaired values. Not a configuration key.
+    repair: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        if self.is_baseline:  # a fixed shape has no schedule: a pre-set baseline's are cleared
+            for k in _SCHEDULE_KEYS:
+                object.__setattr__(self, k, None)
 
     @property
     def is_baseline(self) -> bool:
         return self.grid_set == BASELINE
 
-    def apply(self, base) -> Any:
-        """The Config this point trains: `base` with its multigrid section, LR and seed set."""
-        mg = dataclasses.replace(base.multigrid, epoch_factor=self.epoch_factor,
-                                 bn_base_size=self.bn_base_size)
+    def grid_factors(self, base) -> tuple:
+        """(long-cycle factors, short-cycle factors, whether they differ from the grid set's):
+        the grid set's factors with this point's schedule parameters applied."""
+        from .grids import GRID_SETS, SQRT_HALF, WU2020_SHORT, spaced_long_cycle
+
         custom = base.search.grid_set(self.grid_set)
         if custom is not None:
-            mg = custom.multigrid(mg)
+            long, short = custom.long_cycle_factors, custom.short_cycle_factors
+        elif self.grid_set in GRID_SETS:
+            long, short = GRID_SETS[self.grid_set].long_cycle, GRID_SETS[self.grid_set].short_cycle
+        else:  # an unknown name: the multigrid section's own check names it
+            return None, None, False
+        new_long, new_short = long, short
+        if self.long_shapes is not None:
+            new_long = spaced_long_cycle(
+                self.long_shapes, _or(self.long_t, 0.25), _or(self.long_s, SQRT_HALF),
+                _or(self.long_spacing, "geometric"))
+        elif (self.long_t, self.long_s, self.long_spacing) != (None, None, None):
+            raise ConfigError("long_t, long_s and long_spacing need long_shapes (the number of "
+                              "long-cycle shapes); set it, or leave all four null")
+        on = self.short_cycle if self.short_cycle is not None else (
+            short is not None or (self.short_s1, self.short_s2) != (None, None))
+        if not on:
+            new_short = None
+        elif (self.short_cycle, self.short_s1, self.short_s2) != (None, None, None):
+            first, second = short or WU2020_SHORT
+            new_short = (_or(self.short_s1, first), _or(self.short_s2, second))
+        changed = (new_long, new_short) != (long, short)
+        return new_long, new_short, changed
+
+    def apply(self, base) -> Any:
+        """The Config this point trains: `base` with its multigrid section, LR and seed set. A
+        point whose schedule parameters change its grid set's factors trains a `custom` grid
+        set of the derived factors; otherwise the grid set itself, as named."""
+        try:
+            mg = self._multigrid(base)
+        except ValueError as err:  # the section's own check: name the section
+            raise (err if isinstance(err, ConfigError) else ConfigError(f"multigrid.{err}")) from None
+        try:
+            return dataclasses.replace(
+                base, multigrid=mg,
+                solver=dataclasses.replace(base.solver,
+                                           base_lr=base.solver.base_lr * self.lr_multiplier),
+                train=dataclasses.replace(base.train, seed=self.seed))
+        except ValueError as err:  # a check across sections (Config's own)
+            raise ConfigError(str(err)) from None
+
+    def _multigrid(self, base):
+        mg = dataclasses.replace(base.multigrid, epoch_factor=self.epoch_factor,
+                                 bn_base_size=self.bn_base_size)
+        if self.is_baseline:
+            return dataclasses.replace(mg, grid_set=BASELINE, long_cycle_factors=None,
+                                       short_cycle_factors=None)
+        long, short, changed = self.grid_factors(base)
+        if changed or base.search.grid_set(self.grid_set) is not None:
+            mg = dataclasses.replace(mg, grid_set="custom", long_cycle_factors=long,
+                                     short_cycle_factors=short)
         else:
             mg = dataclasses.replace(mg, grid_set=self.grid_set, long_cycle_factors=None,
                                      short_cycle_factors=None)
-        return dataclasses.replace(
-            base, multigrid=mg,
-            solver=dataclasses.replace(base.solver,
-                                       base_lr=base.solver.base_lr * self.lr_multiplier),
-            train=dataclasses.replace(base.train, seed=self.seed))
+        return dataclasses.replace(mg, **{k: getattr(self, k) for k in _MULTIGRID_KEYS
+                                          if getattr(self, k) is not None})
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -124,8 +205,9 @@ class SearchPoint:
     def from_dict(cls, data: Mapping, default: "SearchPoint | None" = None) -> "SearchPoint":
         """From a Tune trial config (grid and random searches nest it under "point", Optuna's
         is flat), a report or a table row (numbers may come back as floats or numpy scalars).
-        Keys it lacks come from `default` (an error without one); a key that is neither a point
-        key nor a prediction is refused (a misspelt key of a hand-written param space)."""
+        Keys it lacks come from `default` (an error without one, except the schedule parameters,
+        which records older than them lack: those are None); a key that is neither a point key
+        nor a prediction is refused (a misspelt key of a hand-written param space)."""
         data = data.get("point", data) if isinstance(data.get("point"), Mapping) else data
         given = {k: data[k] for k in POINT_KEYS if not _absent(data.get(k))}
         if default is not None:
@@ -134,12 +216,12 @@ class SearchPoint:
                 raise ConfigError(f"trial config keys {unknown} are not search point keys "
                                   f"({', '.join(POINT_KEYS)})")
             given = {**default.as_dict(), **given}
-        missing = [k for k in POINT_KEYS if k not in given]
+        missing = [k for k in _REQUIRED_KEYS if k not in given]
         if missing:
-            raise ConfigError(f"a search point needs {', '.join(POINT_KEYS)}; "
+            raise ConfigError(f"a search point needs {', '.join(_REQUIRED_KEYS)}; "
                               f"{', '.join(missing)} missing in {dict(data)}")
-        return cls(str(given["grid_set"]), float(given["epoch_factor"]),
-                   float(given["lr_multiplier"]), int(given["bn_base_size"]), int(given["seed"]))
+        values = {k: _POINT_TYPES[k](given[k]) for k in POINT_KEYS if given.get(k) is not None}
+        return cls(**values)
 
     @classmethod
     def of(cls, cfg) -> "SearchPoint":
@@ -148,8 +230,20 @@ class SearchPoint:
         return cls(mg.grid_set, mg.epoch_factor, 1.0, mg.bn_base_size, cfg.train.seed)
 
 
+def _or(value, default):
+    return default if value is None else value
+
+
 POINT_KEYS = tuple(f.name for f in dataclasses.fields(SearchPoint))
-CONFIG_KEYS = tuple(k for k in POINT_KEYS if k != "seed")  # what seeds of one config share
+# what seeds of one config share (a repair note says how a config was reached, not what it is)
+CONFIG_KEYS = tuple(k for k in POINT_KEYS if k not in ("seed", "repair"))
+_REQUIRED_KEYS = POINT_KEYS[:5]  # a record older than the schedule parameters has these
+_SCHEDULE_KEYS = POINT_KEYS[5:-1]  # long_shapes .. lr_scaling
+# the point's keys that set the multigrid section's field of the same name
+_MULTIGRID_KEYS = ("long_cycles", "fine_tune_fraction", "lr_policy", "lr_scaling")
+# each key's scalar type (Optional[int] -> int): what a table's floats are read back as
+_POINT_TYPES = {k: next(a for a in typing.get_args(tp) or (tp,) if a is not type(None))
+                for k, tp in typing.get_type_hints(SearchPoint).items()}
 
 
 def baseline_of(cfg) -> Any:

@@ -47,7 +47,7 @@ GRID_SETS: dict[str, GridSet] = {
 
 def _check_factor(value: float, what: str) -> None:
     if not (0 < value <= 1):
-        raise ConfigError(f"multigrid.{what} = {value}: factors are fractions of the default "
+        raise ConfigError(f"{what} = {value}: factors are fractions of the default "
                           f"shape and must lie in (0, 1]")
 
 
@@ -71,8 +71,33 @@ def resolve_grid_set(mg) -> GridSet:
         raise ConfigError("multigrid.grid_set = 'custom' needs long_cycle_factors and/or "
                           "short_cycle_factors; use grid_set: baseline for a fixed shape")
     for i, (ft, fs) in enumerate(long_cycle or ()):
-        _check_factor(ft, f"long_cycle_factors[{i}][0]")
-        _check_factor(fs, f"long_cycle_factors[{i}][1]")
+        _check_factor(ft, f"multigrid.long_cycle_factors[{i}][0]")
+        _check_factor(fs, f"multigrid.long_cycle_factors[{i}][1]")
     for i, f in enumerate(short_cycle or ()):
-        _check_factor(f, f"short_cycle_factors[{i}]")
+        _check_factor(f, f"multigrid.short_cycle_factors[{i}]")
     return GridSet("custom", long_cycle, short_cycle)
+
+
+SPACINGS = ("geometric", "linear")
+
+
+def spaced_long_cycle(shapes: int, t_factor: float, s_factor: float,
+                      spacing: str = "geometric") -> tuple[tuple[float, float], ...]:
+    """A long cycle of `shapes` shapes from the coarsest `(t_factor, s_factor)` up to the full
+    shape `(1, 1)`, which ends every cycle. Between them both factors are spaced `geometric`
+    (equal ratios: 3 shapes from 1/4 frames give 1/4, 1/2, 1) or `linear` (equal steps)."""
+    if shapes < 2:
+        raise ConfigError(f"long_shapes = {shapes}: a long cycle needs >= 2 shapes (the coarsest "
+                          f"and the full one); use a fixed shape or the short cycle alone")
+    if spacing not in SPACINGS:
+        raise ConfigError(f"long_spacing = {spacing!r}: expected one of {', '.join(SPACINGS)}")
+    _check_factor(t_factor, "long_t")
+    _check_factor(s_factor, "long_s")
+    out = []
+    for i in range(shapes):
+        u = i / (shapes - 1)  # 0 at the coarsest shape, 1 at the full one
+        if spacing == "geometric":
+            out.append((t_factor ** (1 - u), s_factor ** (1 - u)))
+        else:
+            out.append((t_factor + (1 - t_factor) * u, s_factor + (1 - s_factor) * u))
+    return tuple(out)

@@ -26,8 +26,8 @@ import time
 from . import storage
 from .config import Config, with_absolute_paths
 from .configtypes import to_dict
-from .contract import (BASELINE, METRIC, MODE, POINT_KEYS, TIME_ATTR, TRIAL_RUNS,
-                       SearchPoint, check_name, predict, trial_run_name)
+from .contract import (BASELINE, METRIC, MODE, POINT_KEYS, PREDICTED_KEYS,
+                       TIME_ATTR, TRIAL_RUNS, SearchPoint, check_name, predict, trial_run_name)
 from .errors import ConfigError
 from .raycluster import ensure_ray
 from .storage import absolute_storage, join
@@ -39,28 +39,45 @@ DRIVER_MEMORY = 256 * 2**20  # a Tune bundle of only cpu: 0 is refused; this one
 
 
 def search_points(cfg: Config) -> list[SearchPoint]:
-    """Every point of a grid search, baseline first; seeds train.seed .. +repeats-1."""
+    """Every point of a grid search, baseline first; seeds train.seed .. +repeats-1. With a
+    `search.space` under random search or Optuna, which sample it: the baseline points and the
+    space's corners (mgsearch.space), the points checked before any trial."""
     sc = cfg.search
-    seeds = [cfg.train.seed + i for i in range(sc.repeats)]
+    seeds = _seeds(cfg)
     points = []
     bn_sizes = cfg.bn_base_sizes()  # one authority: the baseline records the first
     if sc.baseline:
         points += [SearchPoint(BASELINE, 1.0, 1.0, bn_sizes[0], s) for s in seeds]
+    if sc.space is not None:
+        from .space import corner_points, grid_points
+
+        return points + (grid_points(cfg, seeds) if sc.algorithm == "grid" else corner_points(cfg))
     for g, ef, lr, bn, s in itertools.product(sc.grid_sets, sc.epoch_factors, sc.lr_multipliers,
                                               bn_sizes, seeds):
         points.append(SearchPoint(g, ef, lr, bn, s))
     return points
 
 
+def _seeds(cfg: Config) -> list[int]:
+    return [cfg.train.seed + i for i in range(cfg.search.repeats)]
+
+
 def check_points(base: Config, points: list[SearchPoint], clips: int) -> list[dict]:
-    """Build every point's schedule now, so a bad point fails before any trial starts; each
-    point's dict carries what it predicts (recorded in the trial's config, for pending trials)."""
+    """Build every point's schedule now and probe the model with each of its grids, so a bad
+    point fails before any trial starts (or, with `search.repair`, is repaired: the returned
+    point says so). Each point's dict carries what it predicts (recorded in the trial's config,
+    for pending trials)."""
+    from .feasible import ModelShapes, settle
+
+    shapes = ModelShapes(base)
     out = []
     for p in points:
         try:
+            p = settle(p, base, shapes)
             _, prediction = predict(p.apply(base), clips)
         except ConfigError as err:
-            raise ConfigError(f"search point {p.as_dict()}: {err}") from None
+            given = {k: v for k, v in p.as_dict().items() if v is not None}
+            raise ConfigError(f"search point {given}: {err}") from None
         out.append({**p.as_dict(), **prediction.as_dict()})
     return out
 
@@ -94,6 +111,10 @@ def trial(config: dict, base: Config) -> None:
     from .train.launch import build_trainer
 
     point = SearchPoint.from_dict(config, default=SearchPoint.of(base))
+    if base.search.repair:  # a sampled point (random, Optuna) is repaired here, as checked
+        from .feasible import ModelShapes, settle
+
+        point = settle(point, base, ModelShapes(base))
     in_process = base.train.workers == 0
     ctx = ray.tune.get_context()
     # <train.storage_path>/<this Tune experiment>/train_runs/train-<trial id>: a restored trial
@@ -194,8 +215,14 @@ def _search_alg(cfg: Config, points: list[dict]):
     if sc.algorithm == "random":
         from ray import tune
 
-        others = [p for p in points if p["grid_set"] != BASELINE]
-        space = {"point": tune.choice(others)}
+        if sc.space is not None:  # every key a baseline point holds, so it can be pre-set
+            from .space import start_values, tune_space
+
+            space = {"point": {**dict.fromkeys(POINT_KEYS + PREDICTED_KEYS),
+                               **tune_space(cfg, _seeds(cfg), flat=False)}}
+            baseline_points = [_preset(p, p, start_values(cfg)) for p in baseline_points]
+        else:
+            space = {"point": tune.choice([p for p in points if p["grid_set"] != BASELINE])}
         alg = BasicVariantGenerator(points_to_evaluate=[{"point": p} for p in baseline_points])
         return alg, space, sc.num_samples + len(baseline_points)
     return _optuna(cfg, points, baseline_points)
@@ -210,24 +237,33 @@ def _optuna(cfg: Config, points: list[dict], baseline_points: list[dict]):
     from ray import tune
 
     sc = cfg.search
-    keys = POINT_KEYS
-    others = [p for p in points if p["grid_set"] != BASELINE]
-    domain = {k: sorted({p[k] for p in others}, key=str) for k in keys}
-    # Optuna refuses a pre-set point outside its distributions ("'baseline' not in
-    # ('long_only', 'wu2020')"): the baseline joins the grid-set choices (TPE may sample it
-    # again, as one more baseline trial), its epoch factor is the domain's first (a fixed shape
-    # ignores it), and a value it needs that the lists lack (lr_multiplier 1.0) joins them.
-    start = [{**{k: p[k] for k in keys}, "epoch_factor": domain["epoch_factor"][0]}
-             for p in baseline_points]
-    for k in keys:
-        domain[k] = sorted(set(domain[k]) | {p[k] for p in start}, key=str)
-    space = {k: tune.choice(domain[k]) for k in keys}
+    fill: dict = {}  # values for the space's keys a baseline point leaves unset
+    if sc.space is not None:
+        from .space import start_values, tune_space
+
+        space, fill = tune_space(cfg, _seeds(cfg), flat=True), start_values(cfg)
+    else:  # the points' keys that hold values (the schedule parameters are all None there)
+        others = [p for p in points if p["grid_set"] != BASELINE]
+        space = {k: tune.choice(sorted({p[k] for p in others}, key=str)) for k in POINT_KEYS
+                 if any(p[k] is not None for p in others)}
     if sc.multi_objective:
-        alg = OptunaSearch(metric=[METRIC, TIME_ATTR], mode=[MODE, "min"],
-                           points_to_evaluate=start or None)
+        alg = OptunaSearch(metric=[METRIC, TIME_ATTR], mode=[MODE, "min"], seed=cfg.train.seed)
     else:
-        alg = OptunaSearch(metric=METRIC, mode=MODE, points_to_evaluate=start or None)
-    return alg, space, sc.num_samples + len(start)
+        alg = OptunaSearch(metric=METRIC, mode=MODE, seed=cfg.train.seed)
+    # The baseline runs first, outside TPE: it is the reference, not a point of the space (in
+    # the space, a single-objective TPE would keep sampling the most accurate schedule there is)
+    start = [_preset(p, space, fill) for p in baseline_points]
+    from .searchers import ReferenceFirst
+
+    return (ReferenceFirst(alg, start) if start else alg), space, sc.num_samples + len(start)
+
+
+def _preset(point: dict, keys, fill: dict) -> dict:
+    """A baseline point pre-set in a sampled space: `keys` of it, where it holds None a value
+    inside the space (Tune checks pre-set values against their domains and Optuna refuses a
+    point without every key); the baseline's fixed shape ignores the schedule keys and
+    SearchPoint clears them."""
+    return {k: point[k] if point[k] is not None else fill.get(k) for k in keys}
 
 
 def _trial_dirname(trial) -> str:

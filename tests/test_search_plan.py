@@ -95,22 +95,40 @@ def test_resources_fit_the_cluster():
         max_concurrency(make_config({**BASE, "train": {"workers": 4}}), {"CPU": 2.0})
 
 
-def test_optuna_starts_with_the_baseline_points_inside_its_space():
-    """Optuna refused the pre-set baseline points ("'baseline' not in ('long_only', 'wu2020')")
-    and every Optuna search with baseline: true failed at its first trial; the searcher alone,
-    no Ray."""
+def test_optuna_runs_the_baseline_first_and_outside_its_space(tmp_path):
+    """The baseline's seeds come first; TPE neither samples the baseline nor hears of its
+    results (pre-set inside TPE, Optuna refused it: "'baseline' not in ('long_only', 'wu2020')",
+    and every Optuna search with baseline: true failed at its first trial); the searcher's state
+    survives save/restore (a resumed search). The searcher alone, no Ray."""
     from mgsearch.search import _search_alg
+    from mgsearch.searchers import ReferenceFirst
 
-    cfg = make_config({**BASE, "search": {"algorithm": "optuna", "repeats": 2, "num_samples": 4,
-                                          "grid_sets": ["wu2020", "long_only"],
-                                          "epoch_factors": [1.5, 2.0],
-                                          "lr_multipliers": [0.5, 2.0]}})
-    alg, space, n = _search_alg(cfg, check_points(cfg, search_points(cfg), 1000))
-    assert n == 2 + 4
-    alg.set_search_properties(None, None, space)
-    got = [alg.suggest(f"t{i}") for i in range(6)]
+    def build():
+        cfg = make_config({**BASE, "search": {"algorithm": "optuna", "repeats": 2,
+                                              "num_samples": 4,
+                                              "grid_sets": ["wu2020", "long_only"],
+                                              "epoch_factors": [1.5, 2.0],
+                                              "lr_multipliers": [0.5, 2.0]}})
+        alg, space, n = _search_alg(cfg, check_points(cfg, search_points(cfg), 1000))
+        alg.set_search_properties(None, None, space)
+        return alg, space, n
+
+    alg, space, n = build()
+    assert isinstance(alg, ReferenceFirst) and n == 2 + 4
+    assert space["grid_set"].categories == ["long_only", "wu2020"]  # no baseline in TPE
+    got = [alg.suggest(f"t{i}") for i in range(3)]
     assert [(p["grid_set"], p["seed"], p["lr_multiplier"]) for p in got[:2]] == [
         ("baseline", 0, 1.0), ("baseline", 1, 1.0)]  # the baseline keeps the user's LR
-    for p in got[2:]:
-        assert p["grid_set"] in ("baseline", "wu2020", "long_only")
-        assert p["epoch_factor"] in (1.5, 2.0) and p["lr_multiplier"] in (0.5, 1.0, 2.0)
+    assert got[2]["grid_set"] in ("wu2020", "long_only")
+    assert got[2]["epoch_factor"] in (1.5, 2.0) and got[2]["lr_multiplier"] in (0.5, 2.0)
+    for i in range(3):  # Optuna would raise KeyError on a trial id it never suggested
+        alg.on_trial_result(f"t{i}", {"val_top1": 50.0, "time_total_s": 1.0,
+                                      "training_iteration": 1})
+        alg.on_trial_complete(f"t{i}", {"val_top1": 50.0 + i, "time_total_s": 1.0})
+    assert len(alg.searcher._ot_study.trials) == 1  # only its own trial reached TPE
+    alg.save(str(tmp_path / "state.pkl"))
+
+    again, _, _ = build()
+    again.restore(str(tmp_path / "state.pkl"))
+    assert again.given == {"t0": 0, "t1": 1} and len(again.searcher._ot_study.trials) == 1
+    assert again.suggest("t3")["grid_set"] in ("wu2020", "long_only")  # no baseline again

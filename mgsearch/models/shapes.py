@@ -25,6 +25,11 @@ def _probe(model: nn.Module, t: int, s: int) -> str | None:
         model.train(was)
 
 
+def input_error(model: nn.Module, t: int, s: int) -> str | None:
+    """None if `model` takes a 1-clip batch of t x s^2, else the first line of its error."""
+    return _probe(model, t, s)
+
+
 def check_input_shape(model: nn.Module, name: str, t: int, s: int) -> None:
     """Refuse a shape that collapses inside `model` (a 1-clip forward is the test: exact for any
     architecture, and milliseconds for the small nets). The error names the smallest frames and
