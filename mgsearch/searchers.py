@@ -50,12 +50,19 @@ class ReferenceFirst(Searcher):
         if trial_id not in self.given:
             self.searcher.on_trial_complete(trial_id, result=result, error=error)
 
-    # -- resume: one file (Tune writes it under a temporary name, then renames it) -------------
+    # -- resume. Tune's SearchGenerator keeps a wrapper's get_state() in its own file and the
+    # innermost searcher's in another (save_to_dir); save/restore keep both in one file.
+    def get_state(self) -> dict:
+        return {"reference": self.reference, "given": dict(self.given)}
+
+    def set_state(self, state: dict) -> None:
+        self.reference, self.given = state["reference"], dict(state["given"])
+
     def save(self, checkpoint_path: str) -> None:
         inner = checkpoint_path + ".inner"
         self.searcher.save(inner)
         with open(inner, "rb") as f:
-            state = {"searcher": f.read(), "reference": self.reference, "given": self.given}
+            state = {"searcher": f.read(), **self.get_state()}
         os.remove(inner)
         with open(checkpoint_path, "wb") as f:
             pickle.dump(state, f)
@@ -65,9 +72,9 @@ class ReferenceFirst(Searcher):
             state = pickle.load(f)
         inner = checkpoint_path + ".inner"
         with open(inner, "wb") as f:
-            f.write(state["searcher"])
+            f.write(state.pop("searcher"))
         try:
             self.searcher.restore(inner)
         finally:
             os.remove(inner)
-        self.reference, self.given = state["reference"], state["given"]
+        self.set_state(state)
