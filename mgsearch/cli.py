@@ -109,6 +109,7 @@ def _add_schedule(sub) -> None:
 
 
 def _search(args: argparse.Namespace) -> int:
+    from . import storage
     from .config import load_config
     from .search import experiment_path, run_search, search_complete, summarize
     from .watch import tensorboard_hint
@@ -120,8 +121,18 @@ def _search(args: argparse.Namespace) -> int:
         grid = run_search(cfg, resume=args.resume, retry_errored=args.retry_errored)
     print(summarize(grid))
     print(f"[mgsearch] experiment folder: {path}")
+    complete = search_complete(grid)
+    if complete and storage.file_path(path):  # the answer, and the file it proposes, beside it
+        from .analysis.answer import answer, write_answer
+        from .analysis.report import analyze
+
+        ans = answer(analyze(storage.file_path(path)), cfg)
+        written = write_answer(ans, storage.file_path(path))
+        print(f"\n{ans.text}\n")
+        if len(written) > 1:
+            print(f"[mgsearch] {ans.file}: {written[-1]}")
     print(f"[mgsearch] report: mgsearch report {path}")
-    return 0 if search_complete(grid) else 1  # a partial search is not a result
+    return 0 if complete else 1  # a partial search is not a result
 
 
 def _add_search(sub) -> None:

@@ -272,6 +272,10 @@ class SearchConfig:
     # The schedule space (mgsearch.space, README "The schedule space"): a distribution per
     # search point key; null: the lists above, crossed.
     space: Optional[SpaceConfig] = None
+    # Listed points (a search's finalists, a found schedule): one plain value per SearchPoint
+    # key; a key left out keeps the config's own (multigrid.epoch_factor, LR x 1, the first BN
+    # group size). Grid search runs each listed point with `repeats` seeds; empty: the lists.
+    points: tuple[SpaceConfig, ...] = ()
     # A point whose shapes the model cannot take: false refuses it before any trial; true
     # clamps its coarsest factors to the model's smallest input and records the repair.
     repair: bool = False
@@ -325,6 +329,27 @@ class SearchConfig:
                       f"is neither a named set ({', '.join(k for k in GRID_SETS if k != 'baseline')}) "
                       f"nor in search.custom ({', '.join(names) or 'empty'}); the baseline "
                       f"joins by itself (search.baseline)")
+
+        if self.points:
+            from .space import Dist, show
+
+            check(self.algorithm == "grid", "algorithm", self.algorithm,
+                  "search.points lists the points to run: use algorithm: grid (or sample a "
+                  "search.space with random/optuna)")
+            check(self.space is None, "points", "[...]",
+                  "give search.points or search.space, not both")
+            for i, pt in enumerate(self.points):
+                given = pt.given()
+                for key, value in given.items():
+                    check(not isinstance(value, Dist), f"points[{i}].{key}", show(value),
+                          "a listed point takes plain values; distributions go in search.space")
+                g = given.get("grid_set")
+                check(g is not None, f"points[{i}]", given,
+                      "needs a grid_set (a named set or a search.custom name)")
+                check(g in GRID_SETS and g != "baseline" or g in names, f"points[{i}].grid_set",
+                      g, f"is neither a named set ({', '.join(k for k in GRID_SETS if k != 'baseline')}) "
+                         f"nor in search.custom ({', '.join(names) or 'empty'}); the baseline "
+                         f"joins by itself (search.baseline)")
 
     def grid_set(self, name: str) -> Optional[CustomGridSet]:
         return next((c for c in self.custom if c.name == name), None)

@@ -37,6 +37,7 @@ TIME_ATTR = "time_total_s"  # the training clock: ASHA's time, the plots' x-axis
 
 METRICS_FILE = "metrics.jsonl"  # a run folder's reports, one JSON object per point (rank 0)
 TRIAL_FILE = "trial.json"  # a run folder's record: its point, its Config and its prediction
+SEARCH_CONFIG = "search_config.json"  # the Config an experiment started with (resume checks it)
 TRIAL_RUNS = "train_runs"  # the experiment subfolder that holds its trials' Train runs
 _TRIAL_RUN_PREFIX = "train-"
 BASELINE = "baseline"  # the grid set of the fixed-shape baseline
@@ -89,7 +90,7 @@ def config_hash(cfg) -> str:
 
 
 _LATER_DEFAULTS = (("multigrid", "long_cycles", None), ("multigrid", "fine_tune_fraction", None),
-                   ("search", "space", None), ("search", "repair", False))
+                   ("search", "space", None), ("search", "repair", False), ("search", "points", []))
 
 
 # -- the search point -------------------------------------------------------------------------
@@ -230,6 +231,15 @@ class SearchPoint:
         return cls(mg.grid_set, mg.epoch_factor, 1.0, mg.bn_base_size, cfg.train.seed)
 
 
+def listed_points(cfg, seeds: "list[int] | None" = None) -> list[SearchPoint]:
+    """`search.points` as SearchPoints, each with every seed of `seeds` (default train.seed): a
+    key a listed point leaves out keeps the config's own (multigrid.epoch_factor, LR x 1, the
+    first BatchNorm group size of the search)."""
+    own = {"epoch_factor": cfg.multigrid.epoch_factor, "bn_base_size": cfg.bn_base_sizes()[0]}
+    return [SearchPoint(**{**own, **p.given()}, seed=s) for p in cfg.search.points
+            for s in (seeds if seeds is not None else [cfg.train.seed])]
+
+
 def _or(value, default):
     return default if value is None else value
 
@@ -352,6 +362,21 @@ def check_report(metrics: Mapping) -> dict:
 def trial_record(point: SearchPoint, cfg, prediction: Prediction) -> dict:
     """What a run writes to TRIAL_FILE at its start: enough to rebuild its schedule."""
     return {"point": point.as_dict(), "config": to_dict(cfg), "prediction": prediction.as_dict()}
+
+
+def started_config(experiment: str):
+    """The Config the search at `experiment` (a folder or URI) started with (SEARCH_CONFIG), or
+    None when it has none (started before configs were stored) or this version cannot read it."""
+    from . import storage
+    from .config import config_from_dict
+
+    text = storage.read_text(storage.join(experiment, SEARCH_CONFIG))
+    if text is None:
+        return None
+    try:
+        return config_from_dict(json.loads(text), source=SEARCH_CONFIG)
+    except (ConfigError, ValueError):
+        return None
 
 
 def schedule_from_record(record: Mapping):

@@ -26,8 +26,9 @@ import time
 from . import storage
 from .config import Config, with_absolute_paths
 from .configtypes import to_dict
-from .contract import (BASELINE, METRIC, MODE, POINT_KEYS, PREDICTED_KEYS,
-                       TIME_ATTR, TRIAL_RUNS, SearchPoint, check_name, predict, trial_run_name)
+from .contract import (BASELINE, METRIC, MODE, POINT_KEYS, PREDICTED_KEYS, SEARCH_CONFIG,
+                       TIME_ATTR, TRIAL_RUNS, SearchPoint, check_name, listed_points, predict,
+                       trial_run_name)
 from .errors import ConfigError
 from .raycluster import ensure_ray
 from .storage import absolute_storage, join
@@ -39,7 +40,8 @@ DRIVER_MEMORY = 256 * 2**20  # a Tune bundle of only cpu: 0 is refused; this one
 
 
 def search_points(cfg: Config) -> list[SearchPoint]:
-    """Every point of a grid search, baseline first; seeds train.seed .. +repeats-1. With a
+    """Every point of a grid search, baseline first; seeds train.seed .. +repeats-1; the listed
+    `search.points`, else the lists crossed. With a
     `search.space` under random search or Optuna, which sample it: the baseline points and the
     space's corners (mgsearch.space), the points checked before any trial."""
     sc = cfg.search
@@ -52,6 +54,8 @@ def search_points(cfg: Config) -> list[SearchPoint]:
         from .space import corner_points, grid_points
 
         return points + (grid_points(cfg, seeds) if sc.algorithm == "grid" else corner_points(cfg))
+    if sc.points:
+        return points + listed_points(cfg, seeds)
     for g, ef, lr, bn, s in itertools.product(sc.grid_sets, sc.epoch_factors, sc.lr_multipliers,
                                               bn_sizes, seeds):
         points.append(SearchPoint(g, ef, lr, bn, s))
@@ -283,7 +287,6 @@ def _scheduler(cfg: Config, own_metric: bool):
                          reduction_factor=cfg.search.reduction_factor, max_t=10**9, **metric)
 
 
-SEARCH_CONFIG = "search_config.json"  # the Config an experiment started with (resume checks it)
 # Settings a resumed search may change: where results go, how many trials run at once, for how
 # long, restarts and retention, the report's margin. Anything else would mix runs.
 RESUME_MAY_CHANGE = ("train.storage_path", "train.max_failures", "train.keep_checkpoints",

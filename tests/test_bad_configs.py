@@ -182,6 +182,21 @@ BAD = [
     ("name-with-slash", "train {cfg}", {"name": "a/b"}, ["name = 'a/b'", "not a name"], "file"),
     ("name-with-slash-schedule", "schedule {cfg} --clips 1000 --set name=a/b", None,
      ["name = 'a/b'"], "--set"),
+    # listed points (a found schedule's file)
+    ("points-without-grid-set", "search {cfg}", {"search": {"points": [{"long_shapes": 3}]}},
+     ["search.points[0]", "needs a grid_set"], "file"),
+    ("points-with-a-distribution", "search {cfg}",
+     {"search": {"points": [{"grid_set": "long_only", "long_s": {"uniform": [0.5, 1.0]}}]}},
+     ["points[0].long_s", "plain values"], "file"),
+    ("points-with-optuna", "search {cfg} --set search.algorithm=optuna",
+     {"search": {"points": [{"grid_set": "long_only"}]}}, ["search.algorithm", "grid"], "--set"),
+    ("points-misspelt-key", "search {cfg}",
+     {"search": {"points": [{"grid_set": "long_only", "long_shape": 3}]}}, ["long_shape"], "file"),
+    ("points-impossible-shape", "search {cfg}",
+     {"search": {"points": [{"grid_set": "long_only", "long_shapes": 2, "long_s": 0.05}]}},
+     ["search point", "long_s"], "file"),
+    ("train-point-out-of-range", "train {cfg} --point 3",
+     {"search": {"points": [{"grid_set": "long_only"}]}}, ["--point 3", "lists 1"], None),
 ]
 
 

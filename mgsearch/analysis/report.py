@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..contract import CONFIG_KEYS, schedule_from_record
+from ..contract import CONFIG_KEYS, schedule_from_record, started_config
+from .answer import answer, write_answer
 from .fairness import clock_line, reference_clock
 from .figures import (curves_info, observed_timeline_info, one_trial_per_config, pareto_info,
                       recorded_classes, throughput_info, timeline_info)
@@ -83,9 +84,10 @@ def recorded_delta(reports: pd.DataFrame) -> float:
     return float(values[0]) if len(values) == 1 else DEFAULT_DELTA
 
 
-def summary_markdown(a: Analysis) -> str:
+def summary_markdown(a: Analysis, ans=None) -> str:
     """The summary a person pastes: the baseline, target, validation size and clock fairness,
-    then one row per configuration (baseline first), verdict first."""
+    then one row per configuration (baseline first), verdict first; then the answer
+    (`answer.answer`), when given."""
     lines = [f"# Schedule comparison: `{a.experiment.path}`", ""]
     running = int(a.trials["active"].sum())
     if running:
@@ -128,6 +130,10 @@ def summary_markdown(a: Analysis) -> str:
               f"`time_total_s` per evaluation point, linearly interpolated between evaluations); "
               f"its interval: percentile bootstrap over seeds, {BOOTSTRAP_RESAMPLES} resamples, "
               f"fixed seed. Efficiency = speed-up ÷ predicted compute speed-up.", ""]
+    if ans is not None:
+        lines += ["## Answer", "", ans.text, ""]
+        if ans.file:
+            lines += [f"Experiment file: [`{ans.file}`]({ans.file}) (beside this summary).", ""]
     return "\n".join(lines)
 
 
@@ -154,6 +160,8 @@ def write_report(experiment: str | Path | Experiment, out: str | Path | None = N
     out = Path(out) if out is not None else Path(a.experiment.path) / "report"
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / "summary.csv", out / "trials.csv", out / "summary.md"]
+    ans = answer(a, started_config(str(a.experiment.path)))
+    paths += write_answer(ans, out)
     a.summary.to_csv(paths[0], index=False)
     a.trials.to_csv(paths[1], index=False)
     figs = out / "figures"
@@ -166,7 +174,7 @@ def write_report(experiment: str | Path | Experiment, out: str | Path | None = N
     paths += save_figure(render_throughput(throughput_info(reports, a.trials)), figs, "throughput")
     for label, info in timelines(a).items():
         paths += save_figure(render_timeline(info), figs, f"timeline_{label}")
-    md = summary_markdown(a) + "\n## Figures\n\n" + "\n".join(
+    md = summary_markdown(a, ans) + "\n## Figures\n\n" + "\n".join(
         f"![{p.stem}](figures/{p.name})" for p in paths if p.suffix == ".png") + "\n"
     paths[2].write_text(md)
     return paths

@@ -106,19 +106,39 @@ def pareto_front(df: pd.DataFrame, maximize: str = "top1_mean",
     return pd.Series(front, index=df.index, name="pareto")
 
 
+# How a label shows each configuration key that varies (value formats in _label_bit).
+_LABEL_NAMES = {"long_shapes": "L", "long_t": "t=", "long_s": "s=", "long_spacing": "",
+                "short_cycle": "", "short_s1": "s1=", "short_s2": "s2=", "long_cycles": "cycles=",
+                "fine_tune_fraction": "ft=", "lr_policy": "", "lr_scaling": "", "epoch_factor": "ef=",
+                "lr_multiplier": "lr×", "bn_base_size": "bn="}
+_LABEL_WORDS = {"geometric": "geo", "linear": "lin", "cosine_per_cycle": "cos/cycle",
+                True: "short", False: "no-short"}
+
+
 def config_labels(df: pd.DataFrame) -> pd.Series:
     """Short names: the grid set plus the configuration keys that vary among its kind
-    (`wu2020 ef=1.5`); the baseline is `baseline` when there is one baseline configuration."""
-    names = {"epoch_factor": "ef", "lr_multiplier": "lr×", "bn_base_size": "bn"}
+    (`wu2020 ef=1.5`; a schedule search's `wu2020 L3 t=0.25 s=0.84 lin no-short cycles=2
+    ft=0.12 steps sqrt ef=1.23 lr×0.8`); the baseline is `baseline` when there is one
+    baseline configuration."""
     labels = pd.Series("", index=df.index, dtype=object)
+    keys = [k for k in _LABEL_NAMES if k in df.columns]
     for _, part in df.groupby(df["grid_set"].eq("baseline")):
-        varying = [k for k in names if part[k].nunique(dropna=True) > 1]
+        varying = [k for k in keys if part[k].nunique(dropna=True) > 1]
         for i, row in part.iterrows():
-            bits = [str(row["grid_set"])]
-            bits += [f"{names[k]}{'' if names[k].endswith('×') else '='}{_num(row[k])}"
-                     for k in varying]
-            labels[i] = " ".join(bits)
+            bits = [str(row["grid_set"])] + [_label_bit(k, row[k]) for k in varying]
+            labels[i] = " ".join(b for b in bits if b)
     return labels
+
+
+def _label_bit(key: str, value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""  # the grid set's own value: nothing to add
+    if isinstance(value, (bool, str, np.bool_)):
+        return _LABEL_WORDS.get(bool(value) if isinstance(value, np.bool_) else value, str(value))
+    if key in ("long_t", "long_s", "short_s1", "short_s2", "fine_tune_fraction",
+               "epoch_factor", "lr_multiplier"):
+        return f"{_LABEL_NAMES[key]}{value:.3g}"
+    return f"{_LABEL_NAMES[key]}{_num(value)}"
 
 
 def _with_found(out: pd.DataFrame, found: pd.DataFrame) -> pd.DataFrame:

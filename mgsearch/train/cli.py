@@ -11,7 +11,7 @@ from ..errors import ConfigError
 
 def _train(args: argparse.Namespace) -> int:
     from ..config import load_config
-    from ..contract import baseline_of, check_name
+    from ..contract import baseline_of, check_name, listed_points
     from .launch import run_training
 
     if args.name is not None:
@@ -20,11 +20,24 @@ def _train(args: argparse.Namespace) -> int:
     if args.workers is not None:
         overrides.append(f"train.workers={args.workers}")
     cfg = load_config(args.config, overrides)
+    point = None
     if args.baseline:
         cfg = baseline_of(cfg)
+    elif cfg.search.points or args.point is not None:
+        listed = listed_points(cfg)
+        i = 0 if args.point is None else args.point
+        if not 0 <= i < len(listed):
+            raise ConfigError(f"--point {i}: {args.config} lists {len(listed)} search.points "
+                              f"(0..{len(listed) - 1})" if listed else
+                              f"--point {i}: {args.config} lists no search.points")
+        point = listed[i]
+        with naming_source(args.config, overrides):
+            cfg = point.apply(cfg)
+        given = {k: v for k, v in point.as_dict().items() if v is not None}
+        print(f"[mgsearch] training search.points[{i}]: {given}")
     try:
         with naming_source(args.config, overrides):
-            result = run_training(cfg, name=args.name)
+            result = run_training(cfg, name=args.name, point=point)
     except Exception as err:  # Ray wraps worker errors; show the cause, not Ray's traceback
         if isinstance(err, ConfigError):
             raise
@@ -48,6 +61,9 @@ def register(sub) -> None:
     add_config_args(p)
     p.add_argument("--baseline", action="store_true", help="train the fixed-shape baseline (the same as --set "
                    "multigrid.grid_set=baseline)")
+    p.add_argument("--point", type=int, metavar="N",
+                   help="train the N-th of the config's search.points (default: the first, when "
+                        "it lists any; a found schedule's file lists it there)")
     p.add_argument("--workers", type=int, help="data-parallel workers (0: in-process)")
     p.add_argument("--name", help="run name, a folder under train.storage_path (default: "
                    "<config>-<grid set>-s<seed>-<config hash>: the same config continues the "

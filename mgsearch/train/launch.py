@@ -81,10 +81,11 @@ def preflight(cfg) -> int:
     return prepare_data(cfg, check=schedule_fits)  # fails before it builds any cache
 
 
-def run_training(cfg, *, name: str | None = None) -> TrainResult:
+def run_training(cfg, *, name: str | None = None, point: SearchPoint | None = None) -> TrainResult:
     """One run of `cfg` (its grid set; `contract.baseline_of(cfg)` for the baseline), named
     `name` or by its config, continued when that run folder holds checkpoints of it. Relative
-    paths in `cfg` are taken from the current directory."""
+    paths in `cfg` are taken from the current directory. `point`: the search point `cfg` was
+    built from (`point.apply`), recorded in its trial.json; default the config's own."""
     from ..config import with_absolute_paths
 
     cfg = with_absolute_paths(cfg)
@@ -92,7 +93,7 @@ def run_training(cfg, *, name: str | None = None) -> TrainResult:
     preflight(cfg)
     ensure_ray()
     start = time.perf_counter()
-    trainer = build_trainer(cfg, name=name, driver_start=time.time())
+    trainer = build_trainer(cfg, point=point, name=name, driver_start=time.time())
     result = trainer.fit()
     run_dir = join(absolute_storage(cfg.train.storage_path), name)
     own = ckpt.saved_in(storage.file_path(run_dir)) if storage.file_path(run_dir) else []

@@ -18,6 +18,7 @@ from mgsearch.analysis import (DiffCI, clock_line, config_summary, curves_info, 
                                welch_ci)
 from mgsearch.analysis.figures import SEED_BAND, T_BAND
 from mgsearch.analysis.stats import T975
+from mgsearch.contract import SearchPoint
 
 BASE = [80.0, 80.2, 80.4]  # mean 80.2, sample variance 0.04
 
@@ -27,9 +28,8 @@ def _trials(finals: dict) -> pd.DataFrame:
     rows = []
     for grid_set, values in finals.items():
         for seed, top1 in enumerate(values):
-            rows.append({"trial_id": f"{grid_set}-{seed}", "grid_set": grid_set,
-                         "epoch_factor": 1.0, "lr_multiplier": 1.0, "bn_base_size": 8,
-                         "seed": seed, "kind": "baseline" if grid_set == "baseline" else
+            rows.append({**SearchPoint(grid_set, seed=seed).as_dict(),
+                         "trial_id": f"{grid_set}-{seed}", "kind": "baseline" if grid_set == "baseline" else
                          "multigrid", "label": grid_set, "final_top1": top1, "finished": True})
     return pd.DataFrame(rows)
 
