@@ -257,6 +257,9 @@ class SearchConfig:
     bn_base_sizes: Optional[tuple[int, ...]] = None
     repeats: int = 2  # seeds train.seed, train.seed+1, ... for every point
     baseline: bool = True  # the fixed-shape baseline runs with the same seeds
+    # the baseline's seeds (train.seed ...); null: `repeats`. A search of one seed per schedule
+    # still wants a reference of several seeds (its target is their mean)
+    baseline_repeats: Optional[int] = None
     algorithm: Literal["grid", "random", "optuna"] = "grid"
     num_samples: int = 1  # random/optuna: trials to sample (grid: every point once)
     multi_objective: bool = False  # optuna only: maximize val_top1 and minimize time_total_s
@@ -286,6 +289,8 @@ class SearchConfig:
         check(len(self.grid_sets) >= 1 or self.baseline, "grid_sets", list(self.grid_sets),
               "list at least one grid set (or keep baseline: true)")
         check(self.repeats >= 1, "repeats", self.repeats, "must be >= 1 seed per point")
+        check(self.baseline_repeats is None or self.baseline_repeats >= 1, "baseline_repeats",
+              self.baseline_repeats, "must be >= 1 seed (or null: repeats)")
         check(self.num_samples >= 1, "num_samples", self.num_samples, "must be >= 1")
         check(self.grace_period_s > 0, "grace_period_s", self.grace_period_s, "must be > 0")
         check(self.reduction_factor > 1, "reduction_factor", self.reduction_factor, "must be > 1")

@@ -90,7 +90,8 @@ def config_hash(cfg) -> str:
 
 
 _LATER_DEFAULTS = (("multigrid", "long_cycles", None), ("multigrid", "fine_tune_fraction", None),
-                   ("search", "space", None), ("search", "repair", False), ("search", "points", []))
+                   ("search", "space", None), ("search", "repair", False), ("search", "points", []),
+                   ("search", "baseline_repeats", None))
 
 
 # -- the search point -------------------------------------------------------------------------

@@ -49,7 +49,8 @@ def search_points(cfg: Config) -> list[SearchPoint]:
     points = []
     bn_sizes = cfg.bn_base_sizes()  # one authority: the baseline records the first
     if sc.baseline:
-        points += [SearchPoint(BASELINE, 1.0, 1.0, bn_sizes[0], s) for s in seeds]
+        points += [SearchPoint(BASELINE, 1.0, 1.0, bn_sizes[0], s)
+                   for s in _seeds(cfg, sc.baseline_repeats)]
     if sc.space is not None:
         from .space import corner_points, grid_points
 
@@ -62,8 +63,8 @@ def search_points(cfg: Config) -> list[SearchPoint]:
     return points
 
 
-def _seeds(cfg: Config) -> list[int]:
-    return [cfg.train.seed + i for i in range(cfg.search.repeats)]
+def _seeds(cfg: Config, repeats: int | None = None) -> list[int]:
+    return [cfg.train.seed + i for i in range(repeats or cfg.search.repeats)]
 
 
 def check_points(base: Config, points: list[SearchPoint], clips: int) -> list[dict]:
@@ -259,7 +260,7 @@ def _optuna(cfg: Config, points: list[dict], baseline_points: list[dict]):
     start = [_preset(p, space, fill) for p in baseline_points]
     from .searchers import ReferenceFirst
 
-    return (ReferenceFirst(alg, start) if start else alg), space, sc.num_samples + len(start)
+    return ReferenceFirst(alg, start), space, sc.num_samples + len(start)
 
 
 def _preset(point: dict, keys, fill: dict) -> dict:

@@ -1,10 +1,15 @@
-"""A Tune searcher that runs the reference (the baseline's seeds) before the searcher it wraps.
+"""A Tune searcher that runs the reference (the baseline's seeds) before the searcher it wraps,
+and passes on only results that hold the searcher's metrics.
 
 The baseline is what every schedule is judged against, not a point of the schedule space: it
 runs first, with the search's seeds, and the wrapped searcher (Optuna's TPE) neither samples it
 nor learns from it. Pre-setting it in TPE instead (`points_to_evaluate`) needs it inside TPE's
 distributions, where a single-objective TPE maximising top-1 keeps coming back to it: the most
 accurate schedule there is costs the most clock.
+
+Reports between evaluations carry no `val_top1`; Optuna's single-objective searcher reads the
+metric from every intermediate result (for pruning) and failed the whole search on the first
+such report (KeyError: 'val_top1', measured).
 """
 
 from __future__ import annotations
@@ -17,8 +22,9 @@ from ray.tune.search import Searcher
 
 
 class ReferenceFirst(Searcher):
-    """Suggest `reference` configs one by one, then ask `searcher`. Results of reference
-    trials stay here (the searcher never saw them; Optuna fails on an unknown trial id)."""
+    """Suggest `reference` configs one by one (none: only the filter), then ask `searcher`.
+    Results of reference trials stay here (the searcher never saw them; Optuna fails on an
+    unknown trial id), and so do intermediate results without the searcher's metrics."""
 
     def __init__(self, searcher: Searcher, reference: list[dict]):
         self.searcher = searcher
@@ -42,7 +48,9 @@ class ReferenceFirst(Searcher):
         return self.searcher.suggest(trial_id)
 
     def on_trial_result(self, trial_id: str, result: dict) -> None:
-        if trial_id not in self.given:
+        metrics = self.searcher.metric if isinstance(self.searcher.metric, list) else [
+            self.searcher.metric]
+        if trial_id not in self.given and all(result.get(m) is not None for m in metrics):
             self.searcher.on_trial_result(trial_id, result)
 
     def on_trial_complete(self, trial_id: str, result: Optional[dict] = None,

@@ -123,7 +123,8 @@ def test_the_default_loss_keeps_the_config_hash():
     del data["train"]["keep_checkpoints"]  # retention: not hashed either
     data["search"]["bn_base_sizes"] = [8]  # its old default, which null stands for
     for section, key in (("multigrid", "long_cycles"), ("multigrid", "fine_tune_fraction"),
-                         ("search", "space"), ("search", "repair"), ("search", "points")):
+                         ("search", "space"), ("search", "repair"), ("search", "points"),
+                         ("search", "baseline_repeats")):
         del data[section][key]  # keys added later, at their defaults (not hashed)
     blob = json.dumps({"config": data, "baseline": False}, sort_keys=True)
     assert config_hash(cfg) == hashlib.sha256(blob.encode()).hexdigest()[:16]

@@ -115,6 +115,7 @@ def test_optuna_runs_the_baseline_first_and_outside_its_space(tmp_path):
 
     alg, space, n = build()
     assert isinstance(alg, ReferenceFirst) and n == 2 + 4
+    assert alg.searcher.metric == "val_top1"  # single objective: Optuna reads every result
     assert space["grid_set"].categories == ["long_only", "wu2020"]  # no baseline in TPE
     got = [alg.suggest(f"t{i}") for i in range(3)]
     assert [(p["grid_set"], p["seed"], p["lr_multiplier"]) for p in got[:2]] == [
@@ -124,6 +125,8 @@ def test_optuna_runs_the_baseline_first_and_outside_its_space(tmp_path):
     for i in range(3):  # Optuna would raise KeyError on a trial id it never suggested
         alg.on_trial_result(f"t{i}", {"val_top1": 50.0, "time_total_s": 1.0,
                                       "training_iteration": 1})
+        # a report between evaluations (no val_top1): Optuna raised KeyError and the search died
+        alg.on_trial_result(f"t{i}", {"time_total_s": 2.0, "training_iteration": 2})
         alg.on_trial_complete(f"t{i}", {"val_top1": 50.0 + i, "time_total_s": 1.0})
     assert len(alg.searcher._ot_study.trials) == 1  # only its own trial reached TPE
     alg.save(str(tmp_path / "state.pkl"))
