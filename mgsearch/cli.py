@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 import warnings
 
 from .cliargs import add_config_args, naming_source
@@ -111,17 +112,19 @@ def _add_schedule(sub) -> None:
 def _search(args: argparse.Namespace) -> int:
     from . import storage
     from .config import load_config
-    from .search import experiment_path, run_search, search_complete, summarize
+    from .search import early_stopping, experiment_path, run_search, search_complete, summarize
     from .watch import tensorboard_hint
 
     cfg = load_config(args.config, args.overrides)
     with naming_source(args.config, args.overrides):
         path = experiment_path(cfg)
         print(tensorboard_hint(path), flush=True)
+        start = time.monotonic()
         grid = run_search(cfg, resume=args.resume, retry_errored=args.retry_errored)
-    print(summarize(grid))
+    early = early_stopping(cfg, time.monotonic() - start)
+    print(summarize(grid, early))
     print(f"[mgsearch] experiment folder: {path}")
-    complete = search_complete(grid)
+    complete = search_complete(grid, early)
     if complete and storage.file_path(path):  # the answer, and the file it proposes, beside it
         from .analysis.answer import answer, write_answer
         from .analysis.report import analyze

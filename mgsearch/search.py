@@ -378,33 +378,51 @@ def run_search(cfg: Config, *, clips: int | None = None, resume: bool = False,
         return tuner.fit()
 
 
-def trial_state(result) -> str:
+STOPPED_EARLY = "stopped early by ASHA"
+
+
+def trial_state(result, early_stopping: bool = False) -> str:
     """What became of one trial: "ok" (reached its last point), "error", "not started", or
-    "interrupted at epoch k/n" (it reported, but not its last point)."""
+    "interrupted at epoch k/n" (it reported, but not its last point) — "stopped early by ASHA at
+    epoch k/n" instead where `early_stopping` says the scheduler stopped such trials (ASHA on,
+    and the search's time budget, which stops trials the same way, not used up)."""
     m = result.metrics or {}
     if result.error:
         return "error"
     if "point" not in m:
         return "not started"
     if m.get("point") != m.get("points"):
-        return f"interrupted at epoch {_g(m.get('epoch', 0))}/{_g(m.get('max_epoch', '?'))}"
+        at = f"at epoch {_g(m.get('epoch', 0))}/{_g(m.get('max_epoch', '?'))}"
+        return f"{STOPPED_EARLY} {at}" if early_stopping else f"interrupted {at}"
     return "ok"
 
 
-def summarize(grid) -> str:
+def _done(state: str) -> bool:
+    return state == "ok" or state.startswith(STOPPED_EARLY)
+
+
+def early_stopping(cfg: Config, elapsed_s: float) -> bool:
+    """Whether a trial that stopped before its end was stopped by ASHA: ASHA is on and the
+    search ran for less than its time budget."""
+    budget = cfg.search.time_budget_s
+    return cfg.search.scheduler == "asha" and (budget is None or elapsed_s < 0.99 * budget)
+
+
+def summarize(grid, early: bool = False) -> str:
     """One line per trial: point, final accuracy, training clock, what became of it; and a last
-    line saying whether the search is complete."""
+    line saying whether the search is complete (every trial finished or, `early`, stopped by
+    ASHA)."""
     rows, states = [], []
     for r in grid:
         m, c = r.metrics or {}, r.config or {}
         p = c.get("point", c)
         top1 = f"{m[METRIC]:.1f}" if METRIC in m else "-"
-        state = trial_state(r)
+        state = trial_state(r, early)
         states.append(state)
         rows.append(f"  {p.get('grid_set', '?'):<12} seed {p.get('seed', '?'):<3} "
                     f"top-1 {top1:>5}%  clock {m.get(TIME_ATTR, 0):7.1f} s  "
                     f"epochs {_g(m.get('epoch', 0))}/{_g(m.get('max_epoch', '?'))}  {state}")
-    done = sum(s == "ok" for s in states)
+    done = sum(_done(s) for s in states)
     verdict = ("complete" if done == len(states) else
                f"NOT complete: {done} of {len(states)} trials finished; continue it with "
                f"--resume (--retry-errored for errors); a report of it now is provisional")
@@ -415,5 +433,5 @@ def _g(value) -> str:
     return f"{value:.4g}" if isinstance(value, (int, float)) else str(value)
 
 
-def search_complete(grid) -> bool:
-    return all(trial_state(r) == "ok" for r in grid)
+def search_complete(grid, early: bool = False) -> bool:
+    return all(_done(trial_state(r, early)) for r in grid)

@@ -135,3 +135,23 @@ def test_optuna_runs_the_baseline_first_and_outside_its_space(tmp_path):
     again.restore(str(tmp_path / "state.pkl"))
     assert again.given == {"t0": 0, "t1": 1} and len(again.searcher._ot_study.trials) == 1
     assert again.suggest("t3")["grid_set"] in ("wu2020", "long_only")  # no baseline again
+
+
+def test_trial_states_and_completeness():
+    """What the summary calls each trial, and when a search is complete (Tune's Result objects
+    stand-ins: only .metrics, .error and .config are read)."""
+    from types import SimpleNamespace as R
+
+    from mgsearch.search import early_stopping, search_complete, summarize, trial_state
+
+    done = R(metrics={"point": 4, "points": 4, "epoch": 5, "max_epoch": 5}, error=None, config={})
+    cut = R(metrics={"point": 2, "points": 4, "epoch": 2.5, "max_epoch": 5}, error=None, config={})
+    assert trial_state(done) == "ok" and trial_state(R(metrics={}, error=None)) == "not started"
+    assert trial_state(R(metrics={}, error=RuntimeError())) == "error"
+    assert trial_state(cut) == "interrupted at epoch 2.5/5"
+    assert trial_state(cut, True) == "stopped early by ASHA at epoch 2.5/5"
+    assert not search_complete([done, cut]) and search_complete([done, cut], True)
+    assert summarize([done, cut], True).endswith("search complete")
+    asha = make_config({**BASE, "search": {"scheduler": "asha", "time_budget_s": 100}})
+    assert early_stopping(asha, 50.0) and not early_stopping(asha, 100.0)  # the budget cut it
+    assert not early_stopping(make_config(BASE), 50.0)  # FIFO stops nothing
