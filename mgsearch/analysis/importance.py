@@ -21,7 +21,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from ..contract import BASELINE, schedule_from_record
+from ..contract import _SCHEDULE_KEYS, BASELINE, schedule_from_record
 from ..errors import ConfigError
 
 MIN_TRIALS = 4  # finished sampled trials below which no importance is claimed
@@ -84,7 +84,8 @@ def param_importances(exp, trials: pd.DataFrame, evaluator=None,
     params = list(search_distributions(exp.records))
     reason = ""
     if not params:
-        reason = "the search varied no parameter (no search.space distribution in trial.json)"
+        reason = ("no varied parameter: no trial.json whose config this version reads, or "
+                  "a space of plain values only")
     elif len(done) < min_trials:
         reason = (f"too few trials: {len(done)} finished sampled trials, importances need "
                   f">= {min_trials}")
@@ -132,9 +133,9 @@ def trial_schedules(exp, trials: pd.DataFrame) -> pd.DataFrame:
     """One row per finished trial: trial_id, family, long_shapes (shapes of its long cycle, 0
     without one), fine_tune_fraction (the fine-tuning phase's share of its epochs, as built;
     NaN for the baseline), top1, clock. From its `trial.json`, rebuilt; a trial without a
-    readable record has NaN factors."""
+    readable record has NaN factors, unless it trained a named grid set as it is."""
     from ..config import config_from_dict
-    from ..grids import resolve_grid_set
+    from ..grids import GRID_SETS, resolve_grid_set
 
     rows = []
     for _, t in _finished(trials).iterrows():
@@ -150,8 +151,11 @@ def trial_schedules(exp, trials: pd.DataFrame) -> pd.DataFrame:
                        fine_tune_fraction=math.nan if base else sum(
                            s.epochs for s in schedule.stages if s.phase == "fine_tune")
                        / schedule.max_epoch)
-        elif t["grid_set"] == BASELINE:
-            rec.update(family="baseline", long_shapes=0)
+        elif t["grid_set"] in GRID_SETS and all(_plain(t.get(k)) is None
+                                                for k in _SCHEDULE_KEYS):
+            grids = GRID_SETS[t["grid_set"]]  # a named set as it is: no record needed
+            rec.update(family=family(grids.is_baseline, grids.long_cycle, grids.short_cycle),
+                       long_shapes=len(grids.long_cycle or ()))
         rows.append(rec)
     return pd.DataFrame(rows, columns=["trial_id", "family", "long_shapes",
                                        "fine_tune_fraction", *OBJECTIVES])
@@ -189,7 +193,9 @@ def ablation_table(sched: pd.DataFrame, bins=FINE_TUNE_BINS) -> pd.DataFrame:
 
 def _optuna():
     try:
-        import optuna
+        with warnings.catch_warnings():  # tqdm's note in a notebook without ipywidgets
+            warnings.filterwarnings("ignore", message="IProgress not found")
+            import optuna
     except ImportError:
         raise ConfigError("schedule importances need the optuna package; "
                           "pip install 'mgsearch[search]'") from None
