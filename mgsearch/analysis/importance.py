@@ -61,13 +61,14 @@ def schedule_study(exp, trials: pd.DataFrame):
         optuna.logging.set_verbosity(level)
     outside = 0
     for row in _sampled(exp, trials, dists):
-        if not all(dists[k]._contains(dists[k].to_internal_repr(v))
-                   for k, v in row["params"].items()):
+        try:  # create_trial refuses a value its distribution does not contain
+            trial = optuna.trial.create_trial(
+                params=row["params"], distributions=dists, values=[row["top1"], row["clock"]],
+                user_attrs={"trial_id": row["trial_id"]})
+        except ValueError:
             outside += 1
             continue
-        study.add_trial(optuna.trial.create_trial(
-            params=row["params"], distributions=dists, values=[row["top1"], row["clock"]],
-            user_attrs={"trial_id": row["trial_id"]}))
+        study.add_trial(trial)
     study.set_user_attr("outside_space", outside)
     return study
 
@@ -76,7 +77,8 @@ def param_importances(exp, trials: pd.DataFrame, evaluator=None,
                       min_trials: int = MIN_TRIALS) -> pd.DataFrame:
     """One row per varied parameter: its share of the importance (summing to 1) for final
     top-1 and for the clock. `attrs`: evaluator (its class name), n_trials, and reason, empty
-    when computed, else why the frame is empty (too few trials, nothing varied)."""
+    when computed, else why the frame is empty (too few trials, nothing varied), and
+    outside_space (finished sampled trials left out: a value outside the space)."""
     optuna = _optuna()
     evaluator = evaluator or optuna.importance.PedAnovaImportanceEvaluator()
     study = schedule_study(exp, trials)
@@ -104,7 +106,8 @@ def param_importances(exp, trials: pd.DataFrame, evaluator=None,
         out = pd.DataFrame({"param": params, **{n: [shares[n][p] for p in params]
                                                 for n in OBJECTIVES}})
         out = out.sort_values("top1", ascending=False, ignore_index=True)
-    out.attrs.update(evaluator=type(evaluator).__name__, n_trials=len(done), reason=reason)
+    out.attrs.update(evaluator=type(evaluator).__name__, n_trials=len(done), reason=reason,
+                     outside_space=study.user_attrs["outside_space"])
     return out
 
 
