@@ -171,6 +171,8 @@ def render_param_effects(effects):
             if not numeric:
                 ax.set_xticks(range(len(names)), names, fontsize=8, rotation=20)
                 ax.set_xlim(-0.5, len(names) - 0.5)
+            elif all(isinstance(v, int) for v in values):  # counts: no 2.25 shapes
+                ax.set_xticks(sorted(set(values)))
             ax.grid(alpha=0.3)
         axes[1, col].set_xlabel(param)
     axes[0, 0].set_ylabel("final top-1 (%)")

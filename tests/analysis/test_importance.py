@@ -143,3 +143,26 @@ def test_effects_are_tidy_and_render():
     fig = render_param_effects(effects)
     assert len(fig.axes) == 2 * 3
     assert render_param_effects(effects.iloc[:0]).axes == []  # a note, no axes
+
+
+@pytest.mark.slow
+def test_the_notebook_shows_importances_of_a_hand_built_search(tmp_path):
+    from mgsearch.analysis import IMPORTANCE_NOTEBOOK, execute_notebook
+
+    from .builders import point, write_trial
+
+    exp, trials = hand_search(SAMPLED[:4])
+    for (_, t), (trial_id, record) in zip(trials.iterrows(), exp.records.items()):
+        p = point(t["grid_set"])
+        write_trial(tmp_path, trial_id, p, [(t["wallclock_s"] / 2, None),
+                                            (t["wallclock_s"], t["final_top1"])], max_epoch=2)
+        (tmp_path / "train_runs" / f"train-{trial_id}" / "trial.json").write_text(
+            json.dumps(record))
+    nb = execute_notebook(tmp_path, IMPORTANCE_NOTEBOOK, timeout_s=120)
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    text = "".join(o.get("text", "") for o in outputs)
+    assert "5 trials, 5 finished, 4 finished sampled trials in the study" in text
+    assert "not computed" not in text
+    tables = "".join(o.get("data", {}).get("text/plain", "") for o in outputs)
+    assert "fine_tune_fraction" in tables and "long cycle only" in tables
