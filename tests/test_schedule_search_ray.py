@@ -107,3 +107,19 @@ def test_a_space_with_an_impossible_corner_is_refused_before_ray(tmp_path, tiny_
     assert any("long_s" in line and "0.05" in line for line in lines), out[-3000:]
     assert not (tmp_path / "results" / "tinyspace" / "train_runs").exists()
     assert "Started a local Ray instance" not in out
+
+
+def test_the_importance_notebook_runs_on_the_schedule_search(space_search, tmp_path):
+    from mgsearch.analysis import IMPORTANCE_NOTEBOOK, execute_notebook
+
+    nb = execute_notebook(space_search["exp"], IMPORTANCE_NOTEBOOK,
+                          out=tmp_path / "importance.ipynb", timeout_s=180)
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    text = "".join(o.get("text", "") for o in outputs)
+    assert "3 trials, 3 finished, 2 finished sampled trials in the study" in text
+    # TPE's two trials are below the four importances need: the reason, not a crash
+    assert "too few trials: 2 finished sampled trials" in text
+    tables = "".join(o.get("data", {}).get("text/plain", "") for o in outputs)
+    assert "long cycle only" in tables and "baseline" in tables  # the ablation's families
+    assert [o for o in outputs if "image/png" in o.get("data", {})]  # the effects figure

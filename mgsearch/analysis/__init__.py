@@ -13,11 +13,13 @@ from .figures import (CurveSeries, CurvesInfo, ParetoInfo, ParetoPoint, Throughp
                       ThroughputInfo, TimelineInfo, accuracy_ylim, chance_level, curves_info,
                       observed_timeline_info, one_trial_per_config, pareto_info,
                       recorded_classes, throughput_info, timeline_info)
+from .importance import (ablation, ablation_table, param_effects, param_importances,
+                         schedule_study, search_distributions, trial_schedules)
 from .load import (CONFIG_KEYS, REPORT_COLUMNS, Experiment, experiment_from_result_grid,
                    load_experiment, reports_from_result_grid, tidy_reports)
-from .notebook import execute_notebook
-from .render import (render_curves, render_pareto, render_throughput, render_timeline,
-                     save_figure)
+from .notebook import IMPORTANCE_NOTEBOOK, NOTEBOOK, execute_notebook
+from .render import (render_curves, render_param_effects, render_pareto, render_throughput,
+                     render_timeline, save_figure)
 from .report import (SUMMARY_COLUMNS, Analysis, analyze, recorded_delta, summary_markdown,
                      timelines, write_report)
 from .speedup import (BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, BaselineTarget, SeedCurves,
@@ -39,8 +41,10 @@ __all__ = [
     "DEFAULT_DELTA",
     "DiffCI",
     "Experiment",
+    "IMPORTANCE_NOTEBOOK",
     "MIN_SEEDS",
     "MeanCI",
+    "NOTEBOOK",
     "ParetoInfo",
     "ParetoPoint",
     "REF_TOLERANCE",
@@ -51,6 +55,8 @@ __all__ = [
     "ThroughputInfo",
     "TimelineInfo",
     "ValidationSize",
+    "ablation",
+    "ablation_table",
     "accuracy_ylim",
     "analyze",
     "baseline_target",
@@ -69,17 +75,22 @@ __all__ = [
     "median_reference_s",
     "observed_timeline_info",
     "one_trial_per_config",
+    "param_effects",
+    "param_importances",
     "pareto_front",
     "pareto_info",
     "recorded_classes",
     "recorded_delta",
     "reference_clock",
     "render_curves",
+    "render_param_effects",
     "render_pareto",
     "render_throughput",
     "render_timeline",
     "reports_from_result_grid",
     "save_figure",
+    "schedule_study",
+    "search_distributions",
     "seed_curves",
     "summary_markdown",
     "t_quantile_95",
@@ -88,6 +99,7 @@ __all__ = [
     "time_to_accuracy",
     "timeline_info",
     "timelines",
+    "trial_schedules",
     "trial_summary",
     "validation_size",
     "verdict",

@@ -1,6 +1,7 @@
 """Execute the analysis notebook against an experiment folder (for CI and for users).
 
-    execute_notebook(NOTEBOOK, "results/quickstart", out="report/compare_schedules.ipynb")
+    execute_notebook("results/quickstart", out="report/compare_schedules.ipynb")
+    execute_notebook("results/space", IMPORTANCE_NOTEBOOK, out="report/importance.ipynb")
 
 The folder reaches the notebook through the MGSEARCH_EXPERIMENT environment variable, which its
 first cell reads. nbclient, nbformat and ipykernel are the project's `notebook` extra.
@@ -16,6 +17,8 @@ from ..errors import ConfigError
 ENV_VAR = "MGSEARCH_EXPERIMENT"
 REPO = Path(__file__).resolve().parents[2]  # a source checkout; the notebook is not packaged
 NOTEBOOK = REPO / "analysis" / "notebooks" / "compare_schedules.ipynb"
+# which schedule parameters drive accuracy and clock in a schedule search (search.space)
+IMPORTANCE_NOTEBOOK = REPO / "analysis" / "notebooks" / "schedule_importance.ipynb"
 
 
 def execute_notebook(experiment: str | Path, notebook: str | Path = NOTEBOOK, *,

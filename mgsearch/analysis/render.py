@@ -16,12 +16,17 @@ BASELINE_COLOR = "black"
 FORMATS = ("png", "svg")
 
 
-def _figure(width: float, height: float, rows: int = 1, sharex: bool = False):
+def _canvas(width: float, height: float):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(fig)
+    return fig
+
+
+def _figure(width: float, height: float, rows: int = 1, sharex: bool = False):
+    fig = _canvas(width, height)
     axes = fig.subplots(rows, 1, sharex=sharex, squeeze=False)[:, 0]
     return fig, axes
 
@@ -139,6 +144,41 @@ def render_throughput(info: ThroughputInfo):
     ax.margins(y=0.25)
     if info.labels:
         ax.legend(fontsize=8)
+    return fig
+
+
+def render_param_effects(effects):
+    """Final top-1 (top row) and clock (bottom row) against each varied parameter, one column
+    per parameter, one point per trial (`importance.param_effects`); names and booleans are
+    drawn at evenly spaced positions, numbers on their own axis."""
+    params = list(dict.fromkeys(effects["param"]))
+    fig = _canvas(max(3.0, 2.6 * len(params)), 5.0)
+    if not params:
+        fig.text(0.5, 0.5, "no finished sampled trials", ha="center", va="center")
+        return fig
+    axes = fig.subplots(2, len(params), sharey="row", squeeze=False)
+    for col, param in enumerate(params):
+        part = effects[effects["param"] == param]
+        values = list(part["value"])
+        numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+        if numeric:
+            xs = values
+        else:  # a choice: its values in first-seen order
+            names = list(dict.fromkeys(str(v) for v in values))
+            xs = [names.index(str(v)) for v in values]
+        for ax, y in zip(axes[:, col], ("top1", "clock")):
+            ax.scatter(xs, part[y], s=18, color="tab:blue")
+            if not numeric:
+                ax.set_xticks(range(len(names)), names, fontsize=8, rotation=20)
+                ax.set_xlim(-0.5, len(names) - 0.5)
+            elif all(isinstance(v, int) for v in values):  # counts: no 2.25 shapes
+                ax.set_xticks(sorted(set(values)))
+            ax.grid(alpha=0.3)
+        axes[1, col].set_xlabel(param)
+    axes[0, 0].set_ylabel("final top-1 (%)")
+    axes[1, 0].set_ylabel("clock, time_total_s (s)")
+    fig.suptitle("Accuracy and clock against each varied parameter (one point per trial)",
+                 fontsize=10)
     return fig
 
 
