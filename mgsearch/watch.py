@@ -18,18 +18,28 @@ from .train.tblog import TENSORBOARD
 # Column labels of the point keys (mgsearch.contract.POINT_KEYS); grid/random searches nest
 # the point under "point", Optuna's are flat.
 POINT_LABELS = {"grid_set": "grid set", "seed": "seed", "epoch_factor": "epoch x",
-                "lr_multiplier": "lr x", "bn_base_size": "bn"}
+                "lr_multiplier": "lr x", "bn_base_size": "bn", "long_shapes": "shapes",
+                "long_t": "t", "long_s": "s", "long_spacing": "spacing", "short_cycle": "short",
+                "short_s1": "s1", "short_s2": "s2", "long_cycles": "cycles",
+                "fine_tune_fraction": "ft", "lr_policy": "lr policy", "lr_scaling": "lr scale"}
 METRIC_COLUMNS = {"epoch": "epoch", "max_epoch": "epochs", "val_top1": "val_top1",
                   "train_loss": "loss", "time_total_s": "time_total_s"}
 REPORT_EVERY_S = 10  # a table at most this often (Ray's default: 5 s)
 
 
 def parameter_columns(cfg) -> dict[str, str]:
-    """Grid set and seed, plus the point keys the search varies; nested or flat per algorithm."""
+    """Grid set and seed, plus the point keys the search varies (its lists, its schedule space,
+    or its listed points); nested or flat per algorithm."""
+    from .space import Dist, space_of
+
     sc = cfg.search
-    varied = {"epoch_factor": sc.epoch_factors, "lr_multiplier": sc.lr_multipliers,
-              "bn_base_size": cfg.bn_base_sizes()}
-    keys = ["grid_set", "seed"] + [k for k, values in varied.items() if len(values) > 1]
+    if sc.points:
+        varied = [k for k in POINT_LABELS
+                  if len({getattr(p, k, None) for p in sc.points} - {None}) > 1]
+    else:
+        varied = [k for k, v in space_of(cfg).items()
+                  if isinstance(v, Dist) and len(set(v.args)) > 1]
+    keys = ["grid_set", "seed"] + [k for k in POINT_LABELS if k in varied and k != "grid_set"]
     prefix = "" if sc.algorithm == "optuna" else "point/"
     return {prefix + k: POINT_LABELS[k] for k in keys}
 

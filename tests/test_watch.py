@@ -20,6 +20,14 @@ def test_columns_follow_the_trial_config_layout():
                                        "point/lr_multiplier": "lr x"}
     optuna = make_config({}, "search.algorithm=optuna")
     assert parameter_columns(optuna) == {"grid_set": "grid set", "seed": "seed"}
+    space = make_config({"search": {"algorithm": "optuna", "space": {
+        "long_shapes": {"randint": [2, 4]}, "long_t": 0.25, "short_cycle": {"choice": [True]},
+        "fine_tune_fraction": {"uniform": [0.1, 0.3]}}}})
+    assert list(parameter_columns(space)) == ["grid_set", "seed", "long_shapes",
+                                              "fine_tune_fraction"]  # varied keys only
+    listed = make_config({"search": {"points": [{"grid_set": "wu2020", "long_cycles": 2},
+                                                {"grid_set": "long_only", "long_cycles": 3}]}})
+    assert list(parameter_columns(listed)) == ["point/grid_set", "point/seed", "point/long_cycles"]
 
 
 def test_tensorboard_hint_binds_localhost_and_skips_uris():
