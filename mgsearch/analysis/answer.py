@@ -116,8 +116,8 @@ def answer(a, base=None, references: tuple[str, ...] | None = None) -> Answer:
     text = (f"{lead}**Answer: not decided yet (one seed per schedule).** {len(tried)} schedules "
             f"tried against {base_txt}: {what}. One seed cannot show a match (the yardstick needs "
             f"{MIN_SEEDS} seeds a side).{rerun}")
-    config = _file_config(base, points + tuple(SearchPoint(g) for g in refs), "finalists",
-                          repeats=MIN_SEEDS) if points else None
+    config = _file_config(base, points, "finalists", repeats=MIN_SEEDS,
+                          references=refs) if points else None
     return Answer("candidates", text, points, config,
                   FINALISTS_FILE if config is not None else None)
 
@@ -151,15 +151,17 @@ def _point(row) -> SearchPoint:
     return SearchPoint.from_dict({k: row[k] for k in CONFIG_KEYS} | {"seed": 0})
 
 
-def _file_config(base, points, suffix: str, repeats: int) -> dict | None:
-    """The experiment file: the search's own config with these points listed, the baseline on,
-    grid search, `repeats` (>= MIN_SEEDS) seeds."""
+def _file_config(base, points, suffix: str, repeats: int, references=()) -> dict | None:
+    """The experiment file: the search's own config with these points listed (then the named
+    grid sets `references`, with the config's own settings), the baseline on, grid search,
+    `repeats` (>= MIN_SEEDS) seeds."""
     if base is None:
         return None
     from ..configtypes import to_dict
 
     listed = [{k: v for k, v in dataclasses.asdict(p).items()
                if v is not None and k not in ("seed", "repair")} for p in points]
+    listed += [{"grid_set": g} for g in references]
     sc = dataclasses.replace(base.search, name=f"{base.search.name or base.name}-{suffix}",
                              algorithm="grid", space=None, points=(), num_samples=1,
                              multi_objective=False, scheduler="fifo", baseline=True,

@@ -21,7 +21,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from ..contract import _SCHEDULE_KEYS, BASELINE, schedule_from_record
+from ..contract import _SCHEDULE_KEYS, BASELINE, TRIAL_FILE, schedule_from_record
 from ..errors import ConfigError
 
 MIN_TRIALS = 4  # finished sampled trials below which no importance is claimed
@@ -39,7 +39,7 @@ def search_distributions(records: dict) -> dict:
 
     for record in records.values():
         try:
-            cfg = config_from_dict(dict(record["config"]), source="trial.json")
+            cfg = config_from_dict(dict(record["config"]), source=TRIAL_FILE)
         except (ConfigError, KeyError, TypeError, ValueError):
             continue
         return {k: _distribution(v) for k, v in space_of(cfg).items()

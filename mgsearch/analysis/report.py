@@ -154,7 +154,9 @@ def _validation_line(v: ValidationSize) -> str:
 
 def write_report(experiment: str | Path | Experiment, out: str | Path | None = None, *,
                  delta: float | None = None) -> list[Path]:
-    """Write summary.csv, trials.csv, summary.md and figures/ into `out` (default:
+    """Write summary.csv, trials.csv, reports.csv (every report of every trial: the raw
+    per-trial, per-evaluation table everything else is computed from), summary.md, answer.md
+    (and the file the answer proposes) and figures/ into `out` (default:
     <experiment>/report). `delta`: as `analyze`."""
     a = analyze(experiment, delta)
     out = Path(out) if out is not None else Path(a.experiment.path) / "report"
@@ -164,8 +166,11 @@ def write_report(experiment: str | Path | Experiment, out: str | Path | None = N
     paths += write_answer(ans, out)
     a.summary.to_csv(paths[0], index=False)
     a.trials.to_csv(paths[1], index=False)
-    figs = out / "figures"
+    labels = dict(zip(a.trials["trial_id"], a.trials["label"]))
     reports = a.experiment.reports
+    paths.append(out / "reports.csv")
+    reports.assign(label=reports["trial_id"].map(labels)).to_csv(paths[-1], index=False)
+    figs = out / "figures"
     target = a.baseline.target if a.baseline else None
     classes = recorded_classes(reports)
     paths += save_figure(render_curves(curves_info(reports, a.trials, target, classes)), figs,

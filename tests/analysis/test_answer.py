@@ -99,6 +99,8 @@ def test_one_seed_per_schedule_proposes_the_fastest_that_reached_the_target(tmp_
     listed = [(p.grid_set, p.long_shapes) for p in listed_points(cfg)]
     # the finalists, then the config's named grid sets as references, 3 seeds each + baseline
     assert listed == [("wu2020", 3), ("wu2020", 2), ("wu2020", None)]
+    reference = listed_points(cfg)[2]  # the config's own epoch factor, not SearchPoint's 1.0
+    assert reference.epoch_factor == cfg.multigrid.epoch_factor == 1.5
     assert cfg.search.repeats == 3 and len(search_points(cfg)) == 3 * 4
 
 
