@@ -40,7 +40,8 @@ __all__ = ["CONFIG_KEYS", "POINT_KEYS", "PREDICTED_KEYS", "REPORT_COLUMNS", "Exp
 # What one training report holds, in the order the frame shows it (mgsearch.contract).
 REPORT_COLUMNS = (("trial_id", "kind") + POINT_KEYS + PREDICTED_KEYS
                   + tuple(k for k in REPORT_KEYS if k != "kind") + ("source",))
-_TEXT_COLUMNS = {"trial_id", "kind", "grid_set", "phase", "source", "precision", "node_id"}
+_TEXT_COLUMNS = {"trial_id", "kind", "grid_set", "phase", "source", "precision", "node_id",
+                 "long_spacing", "lr_policy", "lr_scaling", "repair"}  # text point keys too
 _BOOL_COLUMNS = {"val_subset"}
 _TRIAL_ID = re.compile(r"[0-9a-f]{5}_\d{5}")  # Tune's trial ids: <experiment hex>_<counter>
 
