@@ -388,6 +388,12 @@ class Config:
         return self.search.bn_base_sizes or (self.multigrid.bn_base_size,)
 
 
+# The config's file paths (section, key): made absolute for trials, relative again in files written
+# for the user (mgsearch.analysis.answer).
+PATH_FIELDS = (("dataset", "root"), ("dataset", "cache_dir"), ("dataset", "annotations"),
+               ("model", "weights_path"), ("train", "storage_path"))
+
+
 def with_absolute_paths(cfg: Config, base: str | Path | None = None) -> Config:
     """`cfg` with relative file paths made absolute against `base` (default: the cwd).
 
@@ -402,13 +408,11 @@ def with_absolute_paths(cfg: Config, base: str | Path | None = None) -> Config:
             return p
         return str((base / os.path.expanduser(p)).resolve())
 
-    d = cfg.dataset
-    return dataclasses.replace(
-        cfg,
-        dataset=dataclasses.replace(d, root=fix(d.root), cache_dir=fix(d.cache_dir),
-                                    annotations=fix(d.annotations)),
-        model=dataclasses.replace(cfg.model, weights_path=fix(cfg.model.weights_path)),
-        train=dataclasses.replace(cfg.train, storage_path=fix(cfg.train.storage_path)))
+    sections = {}
+    for section, key in PATH_FIELDS:
+        part = sections.get(section, getattr(cfg, section))
+        sections[section] = dataclasses.replace(part, **{key: fix(getattr(part, key))})
+    return dataclasses.replace(cfg, **sections)
 
 
 def _split_override(text: str) -> tuple[list[str], Any]:

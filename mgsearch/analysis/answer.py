@@ -29,6 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..contract import CONFIG_KEYS, SearchPoint
+from .tables import pm as _pm
 from .yardstick import MATCHES, MIN_SEEDS, TOO_FEW, UNDECIDED, WORSE
 
 FOUND_FILE, FINALISTS_FILE, ANSWER_FILE = "found.yaml", "finalists.yaml", "answer.md"
@@ -92,8 +93,8 @@ def answer(a, base=None, references: tuple[str, ...] | None = None) -> Answer:
         return Answer("none", text, (), None, None)
     done = tried[tried["finished"] > 0]
     reached = done[done["top1_mean"] >= b.target].sort_values("wallclock_mean")
-    pick = reached if len(reached) else done.sort_values("top1_mean", ascending=False)
-    pick = pick.head(FINALISTS)
+    by_top1 = done.sort_values("top1_mean", ascending=False)
+    pick = (reached if len(reached) else by_top1).head(FINALISTS)
     points = tuple(_point(r) for _, r in pick.iterrows())
     if len(reached):
         fastest = reached.iloc[0]
@@ -103,7 +104,7 @@ def answer(a, base=None, references: tuple[str, ...] | None = None) -> Answer:
                 f"({b.wallclock_s / fastest['wallclock_mean']:.2f}× less clock than the "
                 f"baseline's whole run; predicted {fastest['predicted_speedup']:.2f}×)")
     else:
-        top = done.sort_values("top1_mean", ascending=False).iloc[0] if len(done) else None
+        top = by_top1.iloc[0] if len(done) else None
         what = ("none finished" if top is None else
                 f"none of {len(done)} finished reached the target {b.target:.2f}%; the most "
                 f"accurate, `{top['label']}`, ended at {top['top1_mean']:.2f}% in "
@@ -175,9 +176,9 @@ def _relative(data: dict, cwd) -> dict:
     """Absolute paths under `cwd` written relative to it (the file is run from there)."""
     cwd = Path(cwd or os.getcwd()).resolve()
     out = {k: dict(v) if isinstance(v, dict) else v for k, v in data.items()}
-    for section, key in (("dataset", "root"), ("dataset", "cache_dir"),
-                         ("dataset", "annotations"), ("model", "weights_path"),
-                         ("train", "storage_path")):
+    from ..config import PATH_FIELDS
+
+    for section, key in PATH_FIELDS:
         value = out.get(section, {}).get(key)
         if isinstance(value, str) and os.path.isabs(value):
             try:
@@ -190,12 +191,6 @@ def _relative(data: dict, cwd) -> dict:
 def _ci(s: pd.DataFrame, kind: str, col: str) -> float:
     rows = s[s["kind"] == kind]
     return float(rows[col].iloc[0]) if len(rows) else math.nan
-
-
-def _pm(mean, ci, digits: int) -> str:
-    if ci is None or not math.isfinite(ci):
-        return f"{mean:.{digits}f}"
-    return f"{mean:.{digits}f} ± {ci:.{digits}f}"
 
 
 def _speedup(row) -> str:

@@ -23,7 +23,7 @@ from .load import Experiment, load_experiment
 from .render import render_curves, render_pareto, render_throughput, render_timeline, save_figure
 from .speedup import (BOOTSTRAP_RESAMPLES, NOT_REACHED, NOT_YET, REACHED, BaselineTarget,
                       baseline_target, matched_accuracy)
-from .tables import config_summary, trial_summary
+from .tables import config_summary, pm as _pm, trial_summary
 from .yardstick import (DEFAULT_DELTA, MIN_SEEDS, REFERENCE, TOO_FEW, ValidationSize,
                         validation_size, verdicts)
 
@@ -68,13 +68,21 @@ def analyze(experiment: str | Path | Experiment, delta: float | None = None) -> 
         summary = configs
         for table in (verdicts(trials, delta), matched_accuracy(exp.reports, trials, delta)):
             extra = [c for c in table.columns if c not in summary.columns or c in CONFIG_KEYS]
-            summary = summary.merge(table[extra], on=list(CONFIG_KEYS), how="left")
+            summary = summary.merge(_keys_like(table[extra], summary), on=list(CONFIG_KEYS),
+                                    how="left")
         flagged = trials.groupby(list(CONFIG_KEYS), dropna=False)["clock_flag"].sum()
-        summary = summary.merge(flagged.rename("clock_flagged").reset_index(),
+        summary = summary.merge(_keys_like(flagged.rename("clock_flagged").reset_index(), summary),
                                 on=list(CONFIG_KEYS), how="left")
         summary = summary.reindex(columns=list(SUMMARY_COLUMNS))
     valid = validation_size(exp.reports, trials, base.top1) if base else None
     return Analysis(exp, trials, configs, base, summary, delta, valid)
+
+
+def _keys_like(table: pd.DataFrame, like: pd.DataFrame) -> pd.DataFrame:
+    """`table` with its configuration keys in `like`'s dtypes: a text key that no trial set (all
+    None) comes out of a groupby as float NaN in one table and object in another, and pandas
+    refuses to merge those."""
+    return table.astype({k: like[k].dtype for k in CONFIG_KEYS})
 
 
 def recorded_delta(reports: pd.DataFrame) -> float:
@@ -248,12 +256,6 @@ def _seed_pm(mean, ci, n, digits: int, span=None) -> str:
     if span is not None and _finite(n) and n > 1 and _finite(span[0]):
         text += f" (range {span[0]:.{digits}f}–{span[1]:.{digits}f})"
     return text
-
-
-def _pm(mean, ci, digits: int) -> str:
-    if not _finite(mean):
-        return "–"
-    return f"{mean:.{digits}f}" + (f" ± {ci:.{digits}f}" if _finite(ci) else "")
 
 
 def _x(value) -> str:

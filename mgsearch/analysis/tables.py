@@ -168,3 +168,16 @@ def _last(col: pd.Series):
 def _num(value) -> str:
     return "?" if value is None or (isinstance(value, float) and math.isnan(value)) \
         else f"{value:g}"
+
+
+def pm(mean, ci, digits: int) -> str:
+    """`mean ± ci` at `digits` decimals (`mean` alone without a finite ci; – without a mean)."""
+    def finite(v) -> bool:
+        try:
+            return math.isfinite(float(v))
+        except (TypeError, ValueError):
+            return False
+
+    if not finite(mean):
+        return "–"
+    return f"{mean:.{digits}f}" + (f" ± {ci:.{digits}f}" if finite(ci) else "")
