@@ -15,7 +15,7 @@ import sys
 import time
 import warnings
 
-from .cliargs import add_config_args, naming_source
+from .cliargs import add_config_args, add_point_arg, listed_point, naming_source
 from .contract import baseline_of
 from .errors import ConfigError
 
@@ -30,6 +30,11 @@ def _schedule(args: argparse.Namespace) -> int:
         cfg = load_slowfast_config(args.slowfast_config, args.overrides)
     elif args.config:
         cfg = load_config(args.config, args.overrides)
+        if not args.baseline:
+            cfg, point = listed_point(cfg, args.config, args.overrides, args.point)
+            if point is not None:
+                print(f"[mgsearch] search.points[{args.point or 0}] of {args.config}",
+                      file=sys.stderr)
     else:
         raise ConfigError("no config given: pass CONFIG (e.g. experiments/quickstart.yaml) "
                           "or --slowfast-config FILE")
@@ -101,6 +106,7 @@ def _add_schedule(sub) -> None:
                         f"{DEFAULT_CLIPS} when it cannot be read)")
     p.add_argument("--baseline", action="store_true",
                    help="show the fixed-shape baseline schedule instead")
+    add_point_arg(p, "show")
     p.add_argument("--json", action="store_true",
                    help="print one JSON document (schema: docs/schedule-json.md)")
     p.add_argument("--lr-summary", action="store_true",

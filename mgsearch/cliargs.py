@@ -36,3 +36,27 @@ def naming_source(path, overrides=()):
         if not path or str(err).startswith(str(path)):
             raise
         raise ConfigError(f"{source_label(path, overrides)}: {err}") from None
+
+
+def add_point_arg(p: argparse.ArgumentParser, what: str) -> None:
+    """--point N: the N-th of a config's `search.points` (a found schedule's file lists it)."""
+    p.add_argument("--point", type=int, metavar="N",
+                   help=f"{what} the N-th of the config's search.points (default: the first, "
+                        f"when it lists any; a found schedule's file lists it there)")
+
+
+def listed_point(cfg, path, overrides=(), index: int | None = None):
+    """(config, point): `cfg` with its `search.points[index]` applied (default the first) when it
+    lists points or an index is given, else (cfg, None). One line names a bad index."""
+    from .contract import listed_points
+
+    if not cfg.search.points and index is None:
+        return cfg, None
+    listed = listed_points(cfg)
+    i = 0 if index is None else index
+    if not 0 <= i < len(listed):
+        raise ConfigError(f"--point {i}: {path} lists {len(listed)} search.points "
+                          f"(0..{len(listed) - 1})" if listed else
+                          f"--point {i}: {path} lists no search.points")
+    with naming_source(path, overrides):
+        return listed[i].apply(cfg), listed[i]

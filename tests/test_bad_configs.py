@@ -197,6 +197,8 @@ BAD = [
      ["search point", "long_s"], "file"),
     ("train-point-out-of-range", "train {cfg} --point 3",
      {"search": {"points": [{"grid_set": "long_only"}]}}, ["--point 3", "lists 1"], None),
+    ("schedule-point-none-listed", "schedule {cfg} --clips 1000 --point 0", None,
+     ["--point 0", "lists no search.points"], None),
 ]
 
 
@@ -355,3 +357,27 @@ def test_null_bn_base_sizes_keeps_the_run_names_of_the_old_default():
     cfg = load_config(ROOT / "experiments" / "quickstart.yaml")
     old = dataclasses.replace(cfg, search=dataclasses.replace(cfg.search, bn_base_sizes=(8,)))
     assert cfg.search.bn_base_sizes is None and config_hash(cfg) == config_hash(old)
+
+
+
+def test_schedule_shows_the_listed_point(workdir, capsys):
+    """`mgsearch schedule FILE` on a found schedule's file (search.points) prints that point's
+    schedule, as `mgsearch train FILE` trains it; --point picks another; --baseline the baseline."""
+    import json
+
+    _, write = workdir
+
+    def doc(cfg, *extra):
+        capsys.readouterr()
+        assert main(["schedule", cfg, "--clips", "1000", "--json", *extra]) == 0
+        return json.loads(capsys.readouterr().out)
+
+    listed = write({"multigrid": {"grid_set": "long_only"},
+                    "search": {"points": [{"grid_set": "short_only"},
+                                          {"grid_set": "long_only", "long_shapes": 2}]}})
+    first, second, base = doc(listed), doc(listed, "--point", "1"), doc(listed, "--baseline")
+    assert first == doc(write({"multigrid": {"grid_set": "short_only"}}))
+    # long_shapes 2: the long cycle is one coarse shape, then the full one
+    assert len({tuple(st["shape"][1:]) for st in second["stages"]}) == 2
+    assert second["totals"] != first["totals"]
+    assert base["kind"] == "baseline"

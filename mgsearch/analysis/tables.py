@@ -118,7 +118,7 @@ _LABEL_WORDS = {"geometric": "geo", "linear": "lin", "cosine_per_cycle": "cos/cy
 def config_labels(df: pd.DataFrame) -> pd.Series:
     """Short names: the grid set plus the configuration keys that vary among its kind
     (`wu2020 ef=1.5`; a schedule search's `wu2020 L3 t=0.25 s=0.84 lin no-short cycles=2
-    ft=0.12 steps sqrt ef=1.23 lr×0.8`); the baseline is `baseline` when there is one
+    ft=0.12 steps sqrt-lr ef=1.23 lr×0.8`); the baseline is `baseline` when there is one
     baseline configuration."""
     labels = pd.Series("", index=df.index, dtype=object)
     keys = [k for k in _LABEL_NAMES if k in df.columns]
@@ -133,6 +133,8 @@ def config_labels(df: pd.DataFrame) -> pd.Series:
 def _label_bit(key: str, value) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""  # the grid set's own value: nothing to add
+    if key == "lr_scaling":  # `linear` is also a spacing: say which
+        return f"{value}-lr"
     if isinstance(value, (bool, str, np.bool_)):
         return _LABEL_WORDS.get(bool(value) if isinstance(value, np.bool_) else value, str(value))
     if key in ("long_t", "long_s", "short_s1", "short_s2", "fine_tune_fraction",

@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..cliargs import add_config_args, naming_source
+from ..cliargs import add_config_args, add_point_arg, listed_point, naming_source
 from ..errors import ConfigError
 
 
 def _train(args: argparse.Namespace) -> int:
     from ..config import load_config
-    from ..contract import baseline_of, check_name, listed_points
+    from ..contract import baseline_of, check_name
     from .launch import run_training
 
     if args.name is not None:
@@ -23,18 +23,11 @@ def _train(args: argparse.Namespace) -> int:
     point = None
     if args.baseline:
         cfg = baseline_of(cfg)
-    elif cfg.search.points or args.point is not None:
-        listed = listed_points(cfg)
-        i = 0 if args.point is None else args.point
-        if not 0 <= i < len(listed):
-            raise ConfigError(f"--point {i}: {args.config} lists {len(listed)} search.points "
-                              f"(0..{len(listed) - 1})" if listed else
-                              f"--point {i}: {args.config} lists no search.points")
-        point = listed[i]
-        with naming_source(args.config, overrides):
-            cfg = point.apply(cfg)
-        given = {k: v for k, v in point.as_dict().items() if v is not None}
-        print(f"[mgsearch] training search.points[{i}]: {given}")
+    else:
+        cfg, point = listed_point(cfg, args.config, overrides, args.point)
+        if point is not None:
+            given = {k: v for k, v in point.as_dict().items() if v is not None}
+            print(f"[mgsearch] training search.points[{args.point or 0}]: {given}")
     try:
         with naming_source(args.config, overrides):
             result = run_training(cfg, name=args.name, point=point)
@@ -61,9 +54,7 @@ def register(sub) -> None:
     add_config_args(p)
     p.add_argument("--baseline", action="store_true", help="train the fixed-shape baseline (the same as --set "
                    "multigrid.grid_set=baseline)")
-    p.add_argument("--point", type=int, metavar="N",
-                   help="train the N-th of the config's search.points (default: the first, when "
-                        "it lists any; a found schedule's file lists it there)")
+    add_point_arg(p, "train")
     p.add_argument("--workers", type=int, help="data-parallel workers (0: in-process)")
     p.add_argument("--name", help="run name, a folder under train.storage_path (default: "
                    "<config>-<grid set>-s<seed>-<config hash>: the same config continues the "

@@ -61,3 +61,14 @@ def test_labels_name_only_what_varies():
                        "bn_base_size": [8] * 4})
     assert list(config_labels(df)) == ["baseline", "wu2020 ef=1.5", "wu2020 ef=2",
                                        "long_only ef=1.5"]
+
+
+def test_labels_of_schedule_points_say_which_linear():
+    """A schedule search's labels name the varied schedule keys; `linear` spacing and `linear`
+    LR scaling read differently; the baseline stays `baseline`."""
+    df = pd.DataFrame({"grid_set": ["baseline", "wu2020", "wu2020"],
+                       "long_shapes": [None, 3, 4], "long_spacing": [None, "linear", "geometric"],
+                       "short_cycle": [None, False, True], "lr_scaling": [None, "linear", "sqrt"],
+                       "epoch_factor": [1.0, 1.25, 1.25]})
+    assert list(config_labels(df)) == ["baseline", "wu2020 L3 lin no-short linear-lr",
+                                       "wu2020 L4 geo short sqrt-lr"]
