@@ -111,6 +111,8 @@ _LABEL_NAMES = {"long_shapes": "L", "long_t": "t=", "long_s": "s=", "long_spacin
                 "short_cycle": "", "short_s1": "s1=", "short_s2": "s2=", "long_cycles": "cycles=",
                 "fine_tune_fraction": "ft=", "lr_policy": "", "lr_scaling": "", "epoch_factor": "ef=",
                 "lr_multiplier": "lr×", "bn_base_size": "bn="}
+_SCHEDULE_LABEL_KEYS = ("long_shapes", "long_t", "long_s", "long_spacing", "short_cycle", "short_s1",
+                        "short_s2", "long_cycles", "fine_tune_fraction", "lr_policy", "lr_scaling")
 _LABEL_WORDS = {"geometric": "geo", "linear": "lin", "cosine_per_cycle": "cos/cycle",
                 True: "short", False: "no-short"}
 
@@ -122,8 +124,11 @@ def config_labels(df: pd.DataFrame) -> pd.Series:
     baseline configuration."""
     labels = pd.Series("", index=df.index, dtype=object)
     keys = [k for k in _LABEL_NAMES if k in df.columns]
-    for _, part in df.groupby(df["grid_set"].eq("baseline")):
-        varying = [k for k in keys if part[k].nunique(dropna=True) > 1]
+    for is_baseline, part in df.groupby(df["grid_set"].eq("baseline")):
+        # A schedule parameter a multigrid row sets is always shown: its schedule is not its
+        # grid set's (a found schedule replayed alone must not read as plain `wu2020`).
+        varying = [k for k in keys if part[k].nunique(dropna=True) > 1
+                   or (not is_baseline and k in _SCHEDULE_LABEL_KEYS)]
         for i, row in part.iterrows():
             bits = [str(row["grid_set"])] + [_label_bit(k, row[k]) for k in varying]
             labels[i] = " ".join(b for b in bits if b)
@@ -133,6 +138,8 @@ def config_labels(df: pd.DataFrame) -> pd.Series:
 def _label_bit(key: str, value) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""  # the grid set's own value: nothing to add
+    if key == "short_cycle":  # a bool that tables may hold as 0.0 / 1.0
+        return _LABEL_WORDS[bool(value)]
     if key == "lr_scaling":  # `linear` is also a spacing: say which
         return f"{value}-lr"
     if isinstance(value, (bool, str, np.bool_)):

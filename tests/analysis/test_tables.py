@@ -72,3 +72,13 @@ def test_labels_of_schedule_points_say_which_linear():
                        "epoch_factor": [1.0, 1.25, 1.25]})
     assert list(config_labels(df)) == ["baseline", "wu2020 L3 lin no-short linear-lr",
                                        "wu2020 L4 geo short sqrt-lr"]
+
+
+def test_a_found_schedule_alone_is_not_labelled_as_its_grid_set():
+    """One schedule-search point beside the baseline (a found schedule replayed): nothing varies
+    among the multigrid rows, but the schedule keys it sets still name it; a named set is plain."""
+    df = pd.DataFrame({"grid_set": ["baseline", "wu2020", "wu2020"],
+                       "long_shapes": [None, 3, None], "long_t": [None, 0.5, None],
+                       "short_cycle": [None, 0.0, None], "lr_scaling": [None, "sqrt", None],
+                       "epoch_factor": [1.0, 1.01, 1.01]})
+    assert list(config_labels(df)) == ["baseline", "wu2020 L3 t=0.5 no-short sqrt-lr", "wu2020"]
