@@ -16,7 +16,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from ..contract import CONFIG_KEYS, POINT_KEYS, PREDICTED_KEYS
+from ..contract import _SCHEDULE_KEYS, CONFIG_KEYS, POINT_KEYS, PREDICTED_KEYS
 from .stats import mean_ci
 
 STOPPED = ("TERMINATED", "ERROR")  # Tune statuses of a trial that will not report again
@@ -111,8 +111,6 @@ _LABEL_NAMES = {"long_shapes": "L", "long_t": "t=", "long_s": "s=", "long_spacin
                 "short_cycle": "", "short_s1": "s1=", "short_s2": "s2=", "long_cycles": "cycles=",
                 "fine_tune_fraction": "ft=", "lr_policy": "", "lr_scaling": "", "epoch_factor": "ef=",
                 "lr_multiplier": "lr×", "bn_base_size": "bn="}
-_SCHEDULE_LABEL_KEYS = ("long_shapes", "long_t", "long_s", "long_spacing", "short_cycle", "short_s1",
-                        "short_s2", "long_cycles", "fine_tune_fraction", "lr_policy", "lr_scaling")
 _LABEL_WORDS = {"geometric": "geo", "linear": "lin", "cosine_per_cycle": "cos/cycle",
                 True: "short", False: "no-short"}
 
@@ -128,7 +126,7 @@ def config_labels(df: pd.DataFrame) -> pd.Series:
         # A schedule parameter a multigrid row sets is always shown: its schedule is not its
         # grid set's (a found schedule replayed alone must not read as plain `wu2020`).
         varying = [k for k in keys if part[k].nunique(dropna=True) > 1
-                   or (not is_baseline and k in _SCHEDULE_LABEL_KEYS)]
+                   or (not is_baseline and k in _SCHEDULE_KEYS)]
         for i, row in part.iterrows():
             bits = [str(row["grid_set"])] + [_label_bit(k, row[k]) for k in varying]
             labels[i] = " ".join(b for b in bits if b)
